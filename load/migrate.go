@@ -1,0 +1,122 @@
+package load
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"github.com/rs/zerolog"
+
+	"github.com/ratickets/ratickets/migrations"
+)
+
+// Migrator applies the embedded migrations with goose's Provider API. A
+// Postgres session lock serialises concurrent migrators.
+type Migrator struct {
+	db       *sql.DB
+	provider *goose.Provider
+	log      zerolog.Logger
+}
+
+// NewMigrator returns a Migrator over pool. Close it when done.
+func NewMigrator(pool *pgxpool.Pool, log zerolog.Logger) (*Migrator, error) {
+	db := stdlib.OpenDBFromPool(pool)
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("load: migrations: %w", err)
+	}
+	return &Migrator{db: db, provider: p, log: log.With().Str("stage", "migrate").Logger()}, nil
+}
+
+// Close releases the migrator's database handle (not the pool).
+func (m *Migrator) Close() error { return m.db.Close() }
+
+// Up applies every pending migration and returns how many were applied.
+func (m *Migrator) Up(ctx context.Context) (int, error) {
+	res, err := m.provider.Up(ctx)
+	m.logResults(res)
+	if err != nil {
+		return len(res), fmt.Errorf("load: migrate up: %w", err)
+	}
+	return len(res), nil
+}
+
+// Down rolls back the most recent migration.
+func (m *Migrator) Down(ctx context.Context) error {
+	res, err := m.provider.Down(ctx)
+	if res != nil {
+		m.logResults([]*goose.MigrationResult{res})
+	}
+	if err != nil {
+		return fmt.Errorf("load: migrate down: %w", err)
+	}
+	return nil
+}
+
+// DownTo rolls back every migration newer than version (0 = all).
+func (m *Migrator) DownTo(ctx context.Context, version int64) error {
+	res, err := m.provider.DownTo(ctx, version)
+	m.logResults(res)
+	if err != nil {
+		return fmt.Errorf("load: migrate down to %d: %w", version, err)
+	}
+	return nil
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt string
+}
+
+// Status lists every known migration.
+func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
+	st, err := m.provider.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load: migrate status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, s := range st {
+		ms := MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied}
+		if ms.Applied {
+			ms.AppliedAt = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// Versions returns the database's schema version and the newest version this
+// binary knows.
+func (m *Migrator) Versions(ctx context.Context) (current, latest int64, err error) {
+	current, latest, err = m.provider.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("load: schema version: %w", err)
+	}
+	return current, latest, nil
+}
+
+func (m *Migrator) logResults(res []*goose.MigrationResult) {
+	for _, r := range res {
+		ev := m.log.Info()
+		if r.Error != nil {
+			ev = m.log.Error().Err(r.Error)
+		}
+		ev.Str("direction", r.Direction).Int64("version", r.Source.Version).
+			Str("file", r.Source.Path).Dur("duration", r.Duration).Msg("migration applied")
+	}
+}

@@ -1,0 +1,265 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+)
+
+// lockKey is the Postgres advisory lock every writing run (sync, backfill,
+// each run of serve) holds, so that two runs never interleave. The value is
+// arbitrary but fixed: changing it lets old and new binaries run together.
+const lockKey int64 = 0x7261_7469_636b // "ratick"
+
+// Store writes tickets and run bookkeeping to Postgres.
+type Store struct {
+	pool *pgxpool.Pool
+	log  zerolog.Logger
+}
+
+// New returns a Store over pool.
+func New(pool *pgxpool.Pool, log zerolog.Logger) *Store {
+	return &Store{pool: pool, log: log.With().Str("stage", "load").Logger()}
+}
+
+// Pool returns the store's pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Lock is a held advisory lock; it lives on one dedicated connection.
+type Lock struct{ conn *pgxpool.Conn }
+
+// Release unlocks and returns the connection to the pool. It is safe to call
+// on a nil Lock and more than once.
+func (l *Lock) Release() {
+	if l == nil || l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey); err != nil {
+		// The session may be gone (server restart); closing it frees the lock.
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
+	l.conn = nil
+}
+
+// TryLock takes the writers' advisory lock without waiting. ok is false when
+// another run holds it.
+func (s *Store) TryLock(ctx context.Context) (lock *Lock, ok bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("load: connect: %w", err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, fmt.Errorf("load: advisory lock: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return &Lock{conn: conn}, true, nil
+}
+
+// Run kinds.
+const (
+	KindSync     = "sync"
+	KindBackfill = "backfill"
+)
+
+// Run statuses.
+const (
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+	StatusAbandoned = "abandoned"
+)
+
+// StartRun records a new run. Call it while holding the lock: any other row
+// still 'running' then belongs to a process that died, and is marked
+// 'abandoned'. It returns the new run's id and how many were abandoned.
+func (s *Store) StartRun(ctx context.Context, kind, version string) (runID int64, abandoned int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'abandoned', finished_at = now(),
+			error = 'the process ended before the run finished (killed, crashed or lost its database)'
+			WHERE status = 'running'`)
+		if err != nil {
+			return err
+		}
+		abandoned = tag.RowsAffected()
+		return tx.QueryRow(ctx, `INSERT INTO sync_runs (kind, version) VALUES ($1, $2) RETURNING id`,
+			kind, version).Scan(&runID)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("load: start run: %w", err)
+	}
+	return runID, abandoned, nil
+}
+
+// Progress is the run's running totals of API traffic, written with each
+// batch so that even a failed run's row says what it did.
+type Progress struct {
+	Requests, Retries, Pages int64
+}
+
+// RunResult is what FinishRun records.
+type RunResult struct {
+	Status       string
+	Error        string // already redacted by the caller
+	Progress     Progress
+	ScanComplete bool
+	Reconciled   int64
+	Vanished     int64
+	NotFound     int64
+	// Snapshot, when non-nil, adds a row to open_ticket_snapshots.
+	Snapshot *Snapshot
+}
+
+// Snapshot is one point of the backlog time series.
+type Snapshot struct {
+	APIOpenTickets *int64
+	SeenOpen       int64
+	SeenRequest    int64
+}
+
+// FinishRun records the end of a run. It uses a context that ignores
+// cancellation, so that an interrupted run is still recorded.
+func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var errText *string
+	if r.Error != "" {
+		e := sanitizeText(r.Error)
+		errText = &e
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, error = $3, finished_at = now(),
+			requests = $4, retries = $5, pages = $6, scan_complete = $7,
+			reconciled = $8, vanished = $9, not_found = $10,
+			api_open_tickets = $11
+			WHERE id = $1`,
+			runID, r.Status, errText, r.Progress.Requests, r.Progress.Retries, r.Progress.Pages,
+			r.ScanComplete, r.Reconciled, r.Vanished, r.NotFound, snapshotAPIOpen(r.Snapshot)); err != nil {
+			return err
+		}
+		if r.Snapshot != nil {
+			_, err := tx.Exec(ctx, `INSERT INTO open_ticket_snapshots (run_id, taken_at, api_open_tickets, seen_open, seen_request)
+				VALUES ($1, now(), $2, $3, $4)`, runID, r.Snapshot.APIOpenTickets, r.Snapshot.SeenOpen, r.Snapshot.SeenRequest)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load: finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+func snapshotAPIOpen(s *Snapshot) *int64 {
+	if s == nil {
+		return nil
+	}
+	return s.APIOpenTickets
+}
+
+// ReconcileCandidates returns the ids of tickets the database holds as open
+// or request that an open-list scan saw in an earlier run but not in runID.
+// Tickets never seen in the open list (for instance unofficial ones from a
+// game backfill) and tickets already marked vanished are left out: the first
+// would be looked up on every run for nothing, the second are known to 404.
+func (s *Store) ReconcileCandidates(ctx context.Context, runID int64) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT t.id FROM tickets t
+		JOIN ticket_sightings s ON s.ticket_id = t.id
+		WHERE t.report_state IN ('open', 'request') AND t.vanished_at IS NULL
+		  AND s.last_listed_run_id IS NOT NULL AND s.last_listed_run_id <> $1
+		ORDER BY t.id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("load: reconcile candidates: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("load: reconcile candidates: %w", err)
+	}
+	return ids, nil
+}
+
+// MarkVanished sets vanished_at on tickets the source answered 404 for, and
+// adds the matching history version. States are left as they were. It
+// returns how many tickets were newly marked.
+func (s *Store) MarkVanished(ctx context.Context, runID int64, ids []int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, markVanishedSQL, ids, runID).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE sync_runs SET vanished = vanished + $2 WHERE id = $1`, runID, n)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("load: mark vanished: %w", err)
+	}
+	return n, nil
+}
+
+// Checkpoint is where a backfill got to. Position is any JSON value the
+// backfill understands.
+type Checkpoint struct {
+	Name     string
+	Position json.RawMessage
+	Done     bool
+}
+
+// GetCheckpoint returns the named checkpoint; found is false when there is
+// none.
+func (s *Store) GetCheckpoint(ctx context.Context, name string) (cp Checkpoint, found bool, err error) {
+	cp.Name = name
+	err = s.pool.QueryRow(ctx, `SELECT position, done FROM backfill_checkpoints WHERE name = $1`, name).
+		Scan(&cp.Position, &cp.Done)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, false, nil
+	}
+	if err != nil {
+		return cp, false, fmt.Errorf("load: checkpoint %q: %w", name, err)
+	}
+	return cp, true, nil
+}
+
+// SetCheckpoint stores a checkpoint on its own (Merge stores one together
+// with a batch).
+func (s *Store) SetCheckpoint(ctx context.Context, cp Checkpoint) error {
+	if _, err := s.pool.Exec(ctx, upsertCheckpointSQL, cp.Name, cp.Position, cp.Done); err != nil {
+		return fmt.Errorf("load: checkpoint %q: %w", cp.Name, err)
+	}
+	return nil
+}
+
+// sanitizeText makes s storable as Postgres text: no NUL, valid UTF-8.
+func sanitizeText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// GameIDs returns every game id in the database, ascending.
+func (s *Store) GameIDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT game_id FROM tickets WHERE game_id IS NOT NULL ORDER BY game_id`)
+	if err != nil {
+		return nil, fmt.Errorf("load: game ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("load: game ids: %w", err)
+	}
+	return ids, nil
+}
