@@ -1,0 +1,396 @@
+package transform
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RecordError says why one ticket could not be turned into a Ticket. Parse
+// returns it (as *RecordError) for every failure; Field is empty when the
+// problem is the record as a whole (not JSON, not an object).
+type RecordError struct {
+	TicketID *int64 // nil when the ID itself is missing or invalid
+	Field    string // the API's field name, e.g. "ReportedAt"
+	Reason   string // human-readable; stored in rejected_records
+}
+
+func (e *RecordError) Error() string {
+	var b strings.Builder
+	if e.TicketID != nil {
+		b.WriteString("ticket ")
+		b.WriteString(strconv.FormatInt(*e.TicketID, 10))
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString("field ")
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// TypeFromCode maps the API's legacy ReportType code to its label. Unknown
+// codes map to TypeUnknown; callers keep the code itself next to the label.
+func TypeFromCode(code int16) ReportType {
+	switch code {
+	case 1:
+		return TypeTriggeredAtWrongTime
+	case 2:
+		return TypeDidNotTrigger
+	default:
+		return TypeUnknown
+	}
+}
+
+// StateFromCode maps the API's legacy ReportState code to its label. Unknown
+// codes map to StateUnknown; callers keep the code itself next to the label.
+func StateFromCode(code int16) ReportState {
+	switch code {
+	case 0:
+		return StateClosed
+	case 1:
+		return StateOpen
+	case 2:
+		return StateResolved
+	case 3:
+		return StateRequest
+	case 4:
+		return StateQuarantined
+	default:
+		return StateUnknown
+	}
+}
+
+// StripNUL removes every NUL (U+0000) from s. Postgres text cannot hold NUL,
+// and a NUL in free user text carries no meaning, so it is dropped rather
+// than replaced. s is returned as is (no allocation) when it has none.
+func StripNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// wire is the ticket object as the API sends it. Members ratickets does not
+// model (ULIDs, descriptions, future fields) are skipped here and kept in
+// Ticket.Raw.
+type wire struct {
+	ID                value `json:"ID"`
+	AchievementID     value `json:"AchievementID"`
+	AchievementTitle  value `json:"AchievementTitle"`
+	AchievementDesc   value `json:"AchievementDesc"`
+	AchievementType   value `json:"AchievementType"`
+	Points            value `json:"Points"`
+	BadgeName         value `json:"BadgeName"`
+	AchievementAuthor value `json:"AchievementAuthor"`
+	GameID            value `json:"GameID"`
+	ConsoleName       value `json:"ConsoleName"`
+	GameTitle         value `json:"GameTitle"`
+	GameIcon          value `json:"GameIcon"`
+	ReportedAt        value `json:"ReportedAt"`
+	ReportType        value `json:"ReportType"`
+	Hardcore          value `json:"Hardcore"`
+	ReportNotes       value `json:"ReportNotes"`
+	ReportedBy        value `json:"ReportedBy"`
+	ResolvedAt        value `json:"ResolvedAt"`
+	ResolvedBy        value `json:"ResolvedBy"`
+	ReportState       value `json:"ReportState"`
+}
+
+// slots backs every optional field of one Ticket, so a ticket costs one
+// allocation for its pointers instead of one per field.
+type slots struct {
+	text          [11]string
+	achievementID int64
+	gameID        int64
+	points        int32
+	hardcore      bool
+	resolvedAt    time.Time
+}
+
+// Parse maps one raw ticket object, as received from the API, to a Ticket.
+// It never panics; every failure is a *RecordError. raw is not retained:
+// Ticket.Raw is a copy (or a cleaned re-encoding, see the package doc).
+func Parse(raw json.RawMessage) (Ticket, error) {
+	if !startsObject(raw) {
+		return Ticket{}, &RecordError{Reason: "not a JSON object"}
+	}
+	var w wire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
+	}
+
+	p := &fieldParser{}
+	id := p.id(&w.ID)
+	if p.err != nil {
+		return Ticket{}, p.err
+	}
+	p.ticketID = id
+
+	s := new(slots)
+	t := Ticket{ID: id}
+	t.AchievementID = p.optInt("AchievementID", &w.AchievementID, &s.achievementID)
+	t.AchievementTitle = p.optText("AchievementTitle", &w.AchievementTitle, &s.text[0])
+	t.AchievementDescription = p.optText("AchievementDesc", &w.AchievementDesc, &s.text[1])
+	t.AchievementType = p.optText("AchievementType", &w.AchievementType, &s.text[2])
+	t.Points = p.optInt32("Points", &w.Points, &s.points)
+	t.BadgeName = p.optText("BadgeName", &w.BadgeName, &s.text[3])
+	t.AchievementAuthor = p.optText("AchievementAuthor", &w.AchievementAuthor, &s.text[4])
+	t.GameID = p.optInt("GameID", &w.GameID, &s.gameID)
+	t.ConsoleName = p.optText("ConsoleName", &w.ConsoleName, &s.text[5])
+	t.GameTitle = p.optText("GameTitle", &w.GameTitle, &s.text[6])
+	t.GameIcon = p.optText("GameIcon", &w.GameIcon, &s.text[7])
+	t.ReportedAt = p.reqTime("ReportedAt", &w.ReportedAt)
+	t.ReportTypeCode = p.code("ReportType", &w.ReportType)
+	t.ReportType = TypeFromCode(t.ReportTypeCode)
+	t.Hardcore = p.optBool("Hardcore", &w.Hardcore, &s.hardcore)
+	t.ReportNotes = p.optText("ReportNotes", &w.ReportNotes, &s.text[8])
+	t.ReportedBy = p.optText("ReportedBy", &w.ReportedBy, &s.text[9])
+	t.ResolvedAt = p.optTime("ResolvedAt", &w.ResolvedAt, &s.resolvedAt)
+	t.ResolvedBy = p.optText("ResolvedBy", &w.ResolvedBy, &s.text[10])
+	t.ReportStateCode = p.code("ReportState", &w.ReportState)
+	t.ReportState = StateFromCode(t.ReportStateCode)
+	if p.err != nil {
+		return Ticket{}, p.err
+	}
+
+	if t.ReportNotes != nil {
+		n := ParseNotes(*t.ReportNotes)
+		t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = n.RomHash, n.Emulator, n.EmulatorCore, n.EmulatorVersion
+	}
+
+	rawOut, err := storableRaw(raw)
+	if err != nil {
+		return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
+	}
+	t.Raw = rawOut
+	return t, nil
+}
+
+func startsObject(raw []byte) bool {
+	for _, c := range raw {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// fieldParser converts wire members into Ticket fields and keeps the first
+// failure; once it has one, later conversions are skipped.
+type fieldParser struct {
+	ticketID int64
+	err      *RecordError
+}
+
+func (p *fieldParser) fail(field, reason string) {
+	if p.err != nil {
+		return
+	}
+	p.err = &RecordError{Field: field, Reason: reason}
+	if p.ticketID > 0 {
+		id := p.ticketID
+		p.err.TicketID = &id
+	}
+}
+
+// required reports the error for a required member that is missing or empty.
+func (p *fieldParser) required(field string, v *value) {
+	switch v.kind {
+	case kindMissing:
+		p.fail(field, "missing")
+	case kindNull:
+		p.fail(field, "is null")
+	default:
+		p.fail(field, "is empty")
+	}
+}
+
+func (p *fieldParser) id(v *value) int64 {
+	n, ok, reason := v.integer()
+	switch {
+	case reason != "":
+		p.fail("ID", reason)
+	case !ok:
+		p.required("ID", v)
+	case n <= 0:
+		p.fail("ID", "expected a positive integer, got "+strconv.FormatInt(n, 10))
+	}
+	return n
+}
+
+// intIn decodes an optional integer within [lo, hi].
+func (p *fieldParser) intIn(field string, v *value, lo, hi int64) (int64, bool) {
+	if p.err != nil {
+		return 0, false
+	}
+	n, ok, reason := v.integer()
+	if reason != "" {
+		p.fail(field, reason)
+		return 0, false
+	}
+	if ok && (n < lo || n > hi) {
+		p.fail(field, "value "+strconv.FormatInt(n, 10)+" out of range ["+
+			strconv.FormatInt(lo, 10)+", "+strconv.FormatInt(hi, 10)+"]")
+		return 0, false
+	}
+	return n, ok
+}
+
+func (p *fieldParser) optInt(field string, v *value, slot *int64) *int64 {
+	n, ok := p.intIn(field, v, -1<<63, 1<<63-1)
+	if !ok {
+		return nil
+	}
+	*slot = n
+	return slot
+}
+
+func (p *fieldParser) optInt32(field string, v *value, slot *int32) *int32 {
+	n, ok := p.intIn(field, v, -1<<31, 1<<31-1)
+	if !ok {
+		return nil
+	}
+	*slot = int32(n)
+	return slot
+}
+
+// code decodes a required int16 code (ReportType, ReportState). Any value in
+// range is accepted: unknown codes are kept, never rejected.
+func (p *fieldParser) code(field string, v *value) int16 {
+	n, ok := p.intIn(field, v, -1<<15, 1<<15-1)
+	if !ok {
+		p.required(field, v)
+	}
+	return int16(n)
+}
+
+// optText decodes an optional text member. Numbers are accepted as their
+// literal text (harmless leniency); booleans, objects and arrays are errors.
+func (p *fieldParser) optText(field string, v *value, slot *string) *string {
+	if p.err != nil {
+		return nil
+	}
+	switch v.kind {
+	case kindMissing, kindNull:
+		return nil
+	case kindString:
+		*slot = StripNUL(v.str)
+	case kindNumber:
+		if v.str != "" {
+			*slot = v.str
+		} else {
+			*slot = strconv.FormatInt(v.num, 10)
+		}
+	default:
+		p.fail(field, "expected a string, got "+v.describe())
+		return nil
+	}
+	return slot
+}
+
+// optBool decodes Hardcore: 1/0, "1"/"0", true/false; null, missing and ""
+// are absent.
+func (p *fieldParser) optBool(field string, v *value, slot *bool) *bool {
+	if p.err != nil {
+		return nil
+	}
+	if v.kind == kindBool {
+		*slot = v.b
+		return slot
+	}
+	if v.kind == kindNumber || v.kind == kindString || v.kind == kindNull || v.kind == kindMissing {
+		n, ok, reason := v.integer()
+		switch {
+		case reason == "" && !ok:
+			return nil
+		case reason == "" && (n == 0 || n == 1):
+			*slot = n == 1
+			return slot
+		}
+	}
+	p.fail(field, "expected 0, 1 or a boolean, got "+v.describe())
+	return nil
+}
+
+const (
+	apiTimeLayout = "2006-01-02 15:04:05"
+	// mysqlZeroTime is MySQL's "no date"; as ResolvedAt it means not resolved.
+	mysqlZeroTime = "0000-00-00 00:00:00"
+	// minYear rejects placeholder dates: no ticket can predate the Unix epoch.
+	minYear = 1970
+)
+
+// parseTimestamp accepts the API's "YYYY-MM-DD HH:MM:SS" (UTC) and, for newer
+// server builds, RFC 3339 with any offset. The result is always in UTC.
+func parseTimestamp(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	t, err := time.Parse(apiTimeLayout, s) // no zone in the layout: UTC
+	if err != nil {
+		t, err = time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, false
+		}
+	}
+	t = t.UTC()
+	if t.Year() < minYear {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func (p *fieldParser) reqTime(field string, v *value) time.Time {
+	if p.err != nil {
+		return time.Time{}
+	}
+	switch v.kind {
+	case kindString:
+		if strings.TrimSpace(v.str) == "" {
+			p.required(field, v)
+			return time.Time{}
+		}
+		t, ok := parseTimestamp(v.str)
+		if !ok {
+			p.fail(field, "invalid timestamp "+quote(v.str))
+		}
+		return t
+	case kindMissing, kindNull:
+		p.required(field, v)
+	default:
+		p.fail(field, "expected a timestamp string, got "+v.describe())
+	}
+	return time.Time{}
+}
+
+func (p *fieldParser) optTime(field string, v *value, slot *time.Time) *time.Time {
+	if p.err != nil {
+		return nil
+	}
+	switch v.kind {
+	case kindMissing, kindNull:
+		return nil
+	case kindString:
+		s := strings.TrimSpace(v.str)
+		if s == "" || s == mysqlZeroTime {
+			return nil
+		}
+		t, ok := parseTimestamp(s)
+		if !ok {
+			p.fail(field, "invalid timestamp "+quote(v.str))
+			return nil
+		}
+		*slot = t
+		return slot
+	default:
+		p.fail(field, "expected a timestamp string, got "+v.describe())
+		return nil
+	}
+}
