@@ -1,0 +1,546 @@
+package extract
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultBaseURL      = "https://retroachievements.org"
+	DefaultUserAgent    = "ratickets/dev (+https://github.com/ratickets/ratickets)"
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxRetries   = 5
+	DefaultMaxBodyBytes = 16 << 20
+	DefaultBackoffBase  = time.Second
+	DefaultBackoffMax   = 60 * time.Second
+)
+
+// Request modes, as reported in Attempt.Mode (stable; usable as metric
+// label values).
+const (
+	ModeList   = "list"
+	ModeTicket = "ticket"
+	ModeGame   = "game"
+)
+
+const (
+	endpointPath = "/API/API_GetTicketData.php"
+	// maxRetryAfter bounds how long a server's Retry-After may make us wait.
+	// We never wait less than the server asked, so a longer request fails
+	// the call instead (the next run picks the work up).
+	maxRetryAfter = 5 * time.Minute
+	// errorBodyRead is how much of a non-2xx body is read: enough for the
+	// 512-byte snippet even after the key inside it is redacted.
+	errorBodyRead = 4096
+)
+
+// Config configures a Client. The zero value of every field selects its
+// default.
+type Config struct {
+	// BaseURL defaults to "https://retroachievements.org". Requests go to
+	// BaseURL+"/API/API_GetTicketData.php"; a path prefix is kept and a
+	// trailing slash trimmed.
+	BaseURL string
+	// Username is sent as z.
+	Username string
+	// APIKey is sent as y. It never appears in logs or errors.
+	APIKey string
+	// RPS is the client-side rate limit in requests per second, applied to
+	// every attempt including retries. 0 means unlimited; negative is an
+	// error.
+	RPS float64
+	// Timeout bounds one attempt (request and body). Default 30s.
+	Timeout time.Duration
+	// MaxRetries is the number of retries after the first attempt: 0 means
+	// the default 5, -1 means no retries.
+	MaxRetries int
+	// MaxBodyBytes caps a response body. Default 16 MiB. A larger body is
+	// an error wrapping ErrBodyTooLarge and is not retried.
+	MaxBodyBytes int64
+	// UserAgent defaults to "ratickets/dev (+https://github.com/ratickets/ratickets)";
+	// the caller passes its version.
+	UserAgent string
+	// HTTPClient defaults to a client with a clone of
+	// http.DefaultTransport. Its Timeout should be 0: Config.Timeout applies
+	// per attempt.
+	HTTPClient *http.Client
+	// Logger receives retry warnings and per-request debug lines. The zero
+	// value logs nothing (a zero zerolog.Logger has no writer).
+	Logger zerolog.Logger
+	// BackoffBase (default 1s) and BackoffMax (default 60s): the n-th retry
+	// waits a random duration in [0, min(BackoffMax, BackoffBase*2^(n-1))]
+	// (full jitter), but never less than a Retry-After header asks.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// OnAttempt, when set, is called after every HTTP attempt (for
+	// metrics). It runs on the caller's goroutine and must be quick.
+	OnAttempt func(Attempt)
+}
+
+// Attempt describes one finished HTTP attempt.
+type Attempt struct {
+	Mode   string        // ModeList, ModeTicket or ModeGame
+	Status int           // HTTP status; 0 when no response was received
+	Err    error         // nil on success; the key is redacted
+	Retry  bool          // whether another attempt follows
+	Wait   time.Duration // the wait before that next attempt (0 when none)
+}
+
+// Page is one page of tickets.
+type Page struct {
+	// Offset is the o parameter sent.
+	Offset int
+	// Tickets holds each ticket's JSON object exactly as received, each in
+	// its own buffer. In a scan it holds only the tickets new to the scan.
+	Tickets []json.RawMessage
+	// OpenTickets is the body's OpenTickets, -1 when absent or unusable.
+	OpenTickets int
+}
+
+// Stats are cumulative counters of a Client.
+type Stats struct {
+	Requests int64 // HTTP attempts made
+	Retries  int64 // attempts that were retries
+	Rereads  int64 // scan windows fetched again to close a possible gap
+}
+
+// Client calls API_GetTicketData. It is safe for concurrent use.
+type Client struct {
+	endpoint    string
+	username    string
+	apiKey      string
+	userAgent   string
+	timeout     time.Duration
+	maxAttempts int
+	maxBody     int64
+	backoffBase time.Duration
+	backoffMax  time.Duration
+	hc          *http.Client
+	log         zerolog.Logger
+	limiter     *rate.Limiter // nil: unlimited
+	onAttempt   func(Attempt)
+	// sleep waits d or until ctx is done; tests replace it to observe
+	// waits without spending wall-clock time.
+	sleep func(ctx context.Context, d time.Duration) error
+
+	requests atomic.Int64
+	retries  atomic.Int64
+	rereads  atomic.Int64
+}
+
+// New checks cfg, applies defaults and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.Username == "" || cfg.APIKey == "" {
+		return nil, errors.New("ra api: config: Username and APIKey are required")
+	}
+	if cfg.RPS < 0 || math.IsNaN(cfg.RPS) {
+		return nil, fmt.Errorf("ra api: config: RPS must be >= 0, got %v", cfg.RPS)
+	}
+	if cfg.Timeout < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 {
+		return nil, errors.New("ra api: config: Timeout, BackoffBase and BackoffMax must not be negative")
+	}
+	if cfg.MaxRetries < -1 {
+		return nil, fmt.Errorf("ra api: config: MaxRetries must be >= -1, got %d", cfg.MaxRetries)
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("ra api: config: MaxBodyBytes must not be negative, got %d", cfg.MaxBodyBytes)
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("ra api: config: BaseURL %q must be an http(s) URL without query", base)
+	}
+	c := &Client{
+		endpoint:    strings.TrimRight(base, "/") + endpointPath,
+		username:    cfg.Username,
+		apiKey:      cfg.APIKey,
+		userAgent:   cfg.UserAgent,
+		timeout:     cfg.Timeout,
+		maxAttempts: cfg.MaxRetries + 1,
+		maxBody:     cfg.MaxBodyBytes,
+		backoffBase: cfg.BackoffBase,
+		backoffMax:  cfg.BackoffMax,
+		hc:          cfg.HTTPClient,
+		log:         cfg.Logger,
+		onAttempt:   cfg.OnAttempt,
+		sleep:       sleepCtx,
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	switch cfg.MaxRetries {
+	case 0:
+		c.maxAttempts = DefaultMaxRetries + 1
+	case -1:
+		c.maxAttempts = 1
+	}
+	if c.maxBody == 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.backoffBase == 0 {
+		c.backoffBase = DefaultBackoffBase
+	}
+	if c.backoffMax == 0 {
+		c.backoffMax = DefaultBackoffMax
+	}
+	if c.backoffMax < c.backoffBase {
+		return nil, fmt.Errorf("ra api: config: BackoffMax %v is below BackoffBase %v", c.backoffMax, c.backoffBase)
+	}
+	if c.hc == nil {
+		tr, ok := http.DefaultTransport.(*http.Transport)
+		if !ok {
+			return nil, errors.New("ra api: http.DefaultTransport is not an *http.Transport; pass Config.HTTPClient")
+		}
+		c.hc = &http.Client{Transport: tr.Clone()}
+	}
+	if cfg.RPS > 0 && !math.IsInf(cfg.RPS, 1) {
+		// Burst 1: requests are spaced evenly, never bunched.
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RPS), 1)
+	}
+	return c, nil
+}
+
+// Stats returns the cumulative counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests: c.requests.Load(),
+		Retries:  c.retries.Load(),
+		Rereads:  c.rereads.Load(),
+	}
+}
+
+// OpenPage fetches count open tickets starting at offset (the default mode:
+// open tickets of promoted achievements, newest first). The server caps
+// count at 100.
+func (c *Client) OpenPage(ctx context.Context, offset, count int) (*Page, error) {
+	if offset < 0 || count < 1 {
+		return nil, fmt.Errorf("ra api: OpenPage: need offset >= 0 and count >= 1, got o=%d c=%d", offset, count)
+	}
+	params := url.Values{"o": {strconv.Itoa(offset)}, "c": {strconv.Itoa(count)}}
+	var page *Page
+	err := c.do(ctx, ModeList, params, func(body []byte) error {
+		p, err := decodePage(body, ModeList, offset)
+		page = p
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// GamePage fetches count tickets (every state) of one game starting at
+// offset: the core (promoted) achievements' tickets, or the unofficial ones
+// when unofficial is set. The list key is "Tickets" ("RecentTickets" is
+// accepted too). A missing game is an error matching ErrNotFound.
+func (c *Client) GamePage(ctx context.Context, gameID int64, unofficial bool, offset, count int) (*Page, error) {
+	// g=0 would silently turn into the open-list mode on the server.
+	if gameID <= 0 || offset < 0 || count < 1 {
+		return nil, fmt.Errorf("ra api: GamePage: need game ID > 0, offset >= 0, count >= 1, got g=%d o=%d c=%d", gameID, offset, count)
+	}
+	params := url.Values{
+		"g": {strconv.FormatInt(gameID, 10)},
+		"d": {"1"},
+		"o": {strconv.Itoa(offset)},
+		"c": {strconv.Itoa(count)},
+	}
+	if unofficial {
+		params.Set("f", "5")
+	}
+	var page *Page
+	err := c.do(ctx, ModeGame, params, func(body []byte) error {
+		p, err := decodePage(body, ModeGame, offset)
+		page = p
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Ticket fetches one ticket in any state and returns its JSON object as
+// received (it includes a "URL" field). A missing ticket is an error
+// matching ErrNotFound.
+func (c *Client) Ticket(ctx context.Context, id int64) (json.RawMessage, error) {
+	// i=0 would silently turn into the open-list mode on the server.
+	if id <= 0 {
+		return nil, fmt.Errorf("ra api: Ticket: need ID > 0, got %d", id)
+	}
+	params := url.Values{"i": {strconv.FormatInt(id, 10)}}
+	var raw json.RawMessage
+	err := c.do(ctx, ModeTicket, params, func(body []byte) error {
+		r, err := decodeTicket(body)
+		raw = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// outcome is the result of one attempt before retry policy is applied.
+type outcome struct {
+	status        int
+	err           error
+	retryable     bool
+	retryAfter    time.Duration
+	hasRetryAfter bool
+}
+
+// do runs one logical request with rate limiting, retries and redaction.
+// decode is applied to every 2xx body; an error from it that wraps
+// ErrMalformedBody is retried.
+func (c *Client) do(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
+	q := make(url.Values, len(params)+2)
+	for k, v := range params {
+		q[k] = v
+	}
+	q.Set("z", c.username)
+	q.Set("y", c.apiKey)
+	target := c.endpoint + "?" + q.Encode()
+	// desc names the request in errors and logs without the credentials.
+	desc := mode + " " + params.Encode()
+
+	for attempt := 1; ; attempt++ {
+		if err := c.waitLimiter(ctx); err != nil {
+			return fmt.Errorf("ra api: %s: %w", desc, err)
+		}
+		c.requests.Add(1)
+		if attempt > 1 {
+			c.retries.Add(1)
+		}
+		start := time.Now()
+		out := c.attempt(ctx, target, decode)
+		out.err = c.redact(out.err)
+
+		if out.err != nil && ctx.Err() != nil {
+			// The caller gave up: no retry, and report the context's error.
+			c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err})
+			return fmt.Errorf("ra api: %s: %w", desc, ctx.Err())
+		}
+		c.log.Debug().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
+			Int("status", out.status).Dur("duration", time.Since(start)).AnErr("error", out.err).
+			Msg("ra api request")
+		if out.err == nil {
+			c.observe(Attempt{Mode: mode, Status: out.status})
+			return nil
+		}
+
+		retry := out.retryable && attempt < c.maxAttempts
+		var wait time.Duration
+		if retry {
+			wait = c.backoff(attempt)
+			if out.hasRetryAfter {
+				if out.retryAfter > max(maxRetryAfter, c.backoffMax) {
+					retry = false
+					out.err = fmt.Errorf("server asked to retry after %v, longer than the %v we wait: %w",
+						out.retryAfter, max(maxRetryAfter, c.backoffMax), out.err)
+				} else {
+					wait = max(wait, out.retryAfter)
+				}
+			}
+		}
+		if !retry {
+			wait = 0
+		}
+		c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
+
+		if !retry {
+			if out.retryable || attempt > 1 {
+				return fmt.Errorf("ra api: %s: giving up after %d attempt%s: %w", desc, attempt, plural(attempt), out.err)
+			}
+			return out.err
+		}
+		c.log.Warn().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
+			Int("status", out.status).Dur("wait", wait).AnErr("error", out.err).
+			Msg("ra api attempt failed; retrying")
+		if err := c.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("ra api: %s: %w", desc, err)
+		}
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (c *Client) observe(a Attempt) {
+	if c.onAttempt != nil {
+		c.onAttempt(a)
+	}
+}
+
+// attempt makes one HTTP request and classifies the result.
+func (c *Client) attempt(ctx context.Context, target string, decode func([]byte) error) outcome {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
+	if err != nil {
+		return outcome{err: fmt.Errorf("ra api: build request: %w", err)}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// Sanitize the *url.Error before anything wraps it.
+		return c.transportOutcome(actx, c.redact(err), 0)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyRead))
+		out := outcome{
+			status: resp.StatusCode,
+			err:    &APIError{Status: resp.StatusCode, Body: c.bodySnippet(b, apiErrorBodyMax)},
+		}
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+			out.retryable = true
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return out
+	}
+
+	if resp.ContentLength > c.maxBody {
+		return outcome{status: resp.StatusCode,
+			err: fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrBodyTooLarge, resp.ContentLength, c.maxBody)}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	if err != nil {
+		return c.transportOutcome(actx, fmt.Errorf("ra api: read body: %w", c.redact(err)), resp.StatusCode)
+	}
+	if int64(len(body)) > c.maxBody {
+		return outcome{status: resp.StatusCode,
+			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.maxBody)}
+	}
+	if err := decode(body); err != nil {
+		return outcome{status: resp.StatusCode, err: err, retryable: errors.Is(err, ErrMalformedBody)}
+	}
+	return outcome{status: resp.StatusCode}
+}
+
+// transportOutcome classifies a failure to get or read a response.
+// Everything is retried (resets, EOF, refused connections, per-attempt
+// timeouts) except certificate problems, which do not heal by retrying.
+// Cancellation by the caller is handled by do before retry policy.
+func (c *Client) transportOutcome(actx context.Context, err error, status int) outcome {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return outcome{status: status, retryable: true,
+			err: fmt.Errorf("ra api: no complete response within %v: %w", c.timeout, err)}
+	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return outcome{status: status, err: err}
+	}
+	return outcome{status: status, err: err, retryable: true}
+}
+
+// backoff returns the full-jitter wait before retry number n (1-based).
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.backoffMax
+	if n-1 < 62 {
+		if d := c.backoffBase << (n - 1); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	if ceiling <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// waitLimiter waits for the rate limiter, aborting at once when ctx ends or
+// when its deadline comes before the turn.
+func (c *Client) waitLimiter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.limiter == nil {
+		return nil
+	}
+	r := c.limiter.Reserve()
+	d := r.Delay()
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		r.Cancel()
+		return fmt.Errorf("rate limit wait of %v would pass the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
+	}
+	if err := c.sleep(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(math.MaxInt64/time.Second) {
+			return time.Duration(math.MaxInt64), true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		// HTTP dates have 1s resolution: round up so we never come early.
+		d := t.Sub(now)
+		if d <= 0 {
+			return 0, true
+		}
+		return d.Truncate(time.Second) + time.Second, true
+	}
+	return 0, false
+}

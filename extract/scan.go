@@ -1,0 +1,273 @@
+package extract
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+)
+
+// Scan defaults.
+const (
+	MaxPageSize       = 100 // the server's cap on c
+	DefaultOverlap    = 10
+	DefaultMaxRereads = 50
+)
+
+// ScanOptions tunes ScanOpen and ScanGame. Zero values select defaults.
+type ScanOptions struct {
+	// PageSize is the window size, default and maximum 100 (larger values
+	// are lowered to 100: the server would cap them anyway, and a page
+	// shorter than PageSize means the end of the list). At least 2.
+	PageSize int
+	// Overlap is how many items consecutive windows share, default
+	// min(10, PageSize/2); 1 <= Overlap < PageSize. Up to Overlap-1
+	// removals above the window between two requests cost nothing; more
+	// cost a reread.
+	Overlap int
+	// MaxPages bounds the requests of one scan (rereads included); 0 means
+	// no limit. Needing more yields an error wrapping ErrScanIncomplete.
+	MaxPages int
+	// MaxRereads bounds the rereads of one scan, default 50; it also bounds
+	// how many full windows in a row may bring nothing new (new tickets
+	// arriving faster than the scan advances). Exceeding either yields an
+	// error wrapping ErrScanIncomplete.
+	MaxRereads int
+}
+
+func (o ScanOptions) normalize() (ScanOptions, error) {
+	switch {
+	case o.PageSize == 0 || o.PageSize > MaxPageSize:
+		o.PageSize = MaxPageSize
+	case o.PageSize < 2:
+		return o, fmt.Errorf("ra api: scan: PageSize must be at least 2, got %d", o.PageSize)
+	}
+	if o.Overlap == 0 {
+		o.Overlap = min(DefaultOverlap, o.PageSize/2)
+	}
+	if o.Overlap < 1 || o.Overlap >= o.PageSize {
+		return o, fmt.Errorf("ra api: scan: Overlap must be in [1, PageSize=%d), got %d", o.PageSize, o.Overlap)
+	}
+	if o.MaxPages < 0 || o.MaxRereads < 0 {
+		return o, fmt.Errorf("ra api: scan: MaxPages and MaxRereads must not be negative")
+	}
+	if o.MaxRereads == 0 {
+		o.MaxRereads = DefaultMaxRereads
+	}
+	return o, nil
+}
+
+// ScanOpen walks the whole open-ticket list while it shifts under the scan
+// (see the package documentation for the algorithm and its guarantee).
+//
+// Each yielded page holds only the tickets new to this scan, with the
+// offset it was fetched at and that response's OpenTickets; pages may hold
+// no tickets. On failure it yields (nil, err) once and stops. Ending without
+// an error means the scan was complete: every ticket open for the whole scan
+// was yielded exactly once. Breaking out of the loop stops all requests.
+func (c *Client) ScanOpen(ctx context.Context, opts ScanOptions) iter.Seq2[*Page, error] {
+	return c.scan(ctx, ModeList, opts, c.OpenPage)
+}
+
+// ScanGame walks one game's ticket list (every state; unofficial
+// achievements when unofficial is set) the same way as ScanOpen. That list
+// is ordered the same way; it grows at the top and loses tickets whose
+// achievements are promoted or demoted, which the same algorithm handles.
+// OpenTickets is not used to detect the end here, so a list whose length is
+// a multiple of the stride costs one extra request.
+func (c *Client) ScanGame(ctx context.Context, gameID int64, unofficial bool, opts ScanOptions) iter.Seq2[*Page, error] {
+	return c.scan(ctx, ModeGame, opts, func(ctx context.Context, offset, count int) (*Page, error) {
+		return c.GamePage(ctx, gameID, unofficial, offset, count)
+	})
+}
+
+type fetchFunc func(ctx context.Context, offset, count int) (*Page, error)
+
+// scanState is what the scan remembers: the smallest key yielded (last)
+// and the IDs yielded that share last's ReportedAt (ties). Memory stays
+// flat: ties only grows with tickets reported in the same second.
+type scanState struct {
+	hasLast bool
+	last    sortKey
+	ties    map[int64]struct{}
+}
+
+// fresh reports whether a keyed item is new to the scan. Under the
+// documented total order only key < last is new. An item with last's
+// ReportedAt and a larger ID that was never yielded is new too: the server
+// has been seen ordering by ReportedAt alone, where same-second tickets may
+// swap places between requests. Yielding it is safe (it is in the list and
+// cannot be yielded again: it is recorded in ties).
+func (s *scanState) fresh(k sortKey) bool {
+	if !s.hasLast || k.cmp(s.last) < 0 {
+		return true
+	}
+	if k.at != s.last.at {
+		return false
+	}
+	_, seen := s.ties[k.id]
+	return !seen
+}
+
+// covers is the gap check: the window must reach up to the part of the list
+// already covered. It cannot be checked at offset 0 (nothing lies above),
+// before anything keyed was yielded, or on a window without keyed items.
+func (s *scanState) covers(offset int, items []json.RawMessage, keys []sortKey, keyed []bool) bool {
+	if len(items) == 0 {
+		return offset == 0
+	}
+	if offset == 0 || !s.hasLast {
+		return true
+	}
+	anyKeyed := false
+	for i, k := range keys {
+		if !keyed[i] {
+			continue
+		}
+		anyKeyed = true
+		if k.cmp(s.last) >= 0 {
+			return true
+		}
+	}
+	return !anyKeyed
+}
+
+// take returns the fresh items of an accepted window and advances the state.
+// An item without a usable key is taken when it lies after the last stale
+// keyed item, i.e. in the fresh part by position; under churn it can be
+// taken twice (see the package documentation).
+func (s *scanState) take(items []json.RawMessage, keys []sortKey, keyed []bool) []json.RawMessage {
+	isFresh := make([]bool, len(items))
+	lastStale := -1
+	for i := range items {
+		if keyed[i] {
+			isFresh[i] = s.fresh(keys[i])
+			if !isFresh[i] {
+				lastStale = i
+			}
+		}
+	}
+	out := make([]json.RawMessage, 0, len(items)-lastStale-1)
+	newLast, has := s.last, s.hasLast
+	for i, it := range items {
+		switch {
+		case keyed[i] && isFresh[i]:
+			if !has || keys[i].cmp(newLast) < 0 {
+				newLast, has = keys[i], true
+			}
+		case keyed[i] || i <= lastStale:
+			continue
+		}
+		out = append(out, it)
+	}
+	if !has {
+		return out
+	}
+	if s.ties == nil {
+		s.ties = make(map[int64]struct{})
+	} else if !s.hasLast || newLast.at != s.last.at {
+		clear(s.ties)
+	}
+	for i := range items {
+		if isFresh[i] && keys[i].at == newLast.at {
+			s.ties[keys[i].id] = struct{}{}
+		}
+	}
+	s.last, s.hasLast = newLast, true
+	return out
+}
+
+func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch fetchFunc) iter.Seq2[*Page, error] {
+	return func(yield func(*Page, error) bool) {
+		opts, err := opts.normalize()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		var (
+			st        scanState
+			offset    int
+			pages     int
+			rereads   int
+			stalled   int
+			warnedOrd bool
+			keys      []sortKey
+			keyed     []bool
+		)
+		stride := opts.PageSize - opts.Overlap
+		for {
+			if opts.MaxPages > 0 && pages >= opts.MaxPages {
+				yield(nil, fmt.Errorf("%w: page limit %d reached at offset %d", ErrScanIncomplete, opts.MaxPages, offset))
+				return
+			}
+			p, err := fetch(ctx, offset, opts.PageSize)
+			pages++
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			n := len(p.Tickets)
+			keys, keyed = keys[:0], keyed[:0]
+			var prev sortKey
+			havePrev := false
+			for _, raw := range p.Tickets {
+				k, ok := keyOf(raw)
+				keys, keyed = append(keys, k), append(keyed, ok)
+				if ok {
+					// Only ReportedAt is checked: same-second tickets may come
+					// in any ID order (see Ties in the package documentation).
+					if havePrev && k.at > prev.at && !warnedOrd {
+						warnedOrd = true
+						c.log.Warn().Str("mode", mode).Int("offset", offset).
+							Msg("ra api list is not ordered by ReportedAt descending; scan completeness is not guaranteed")
+					}
+					prev, havePrev = k, true
+				}
+			}
+
+			if !st.covers(offset, p.Tickets, keys, keyed) {
+				// Items above the window were removed, more than the
+				// overlap absorbs: some items may have slid past the
+				// previous window. Step back and read again.
+				if rereads >= opts.MaxRereads {
+					yield(nil, fmt.Errorf("%w: list churned faster than the scan (%d rereads) at offset %d", ErrScanIncomplete, rereads, offset))
+					return
+				}
+				rereads++
+				c.rereads.Add(1)
+				c.log.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: possible gap; rereading")
+				offset = max(0, offset-stride)
+				continue
+			}
+
+			fresh := st.take(p.Tickets, keys, keyed)
+			// The end: a short window reaches past the end of the list; a
+			// full one ending exactly at OpenTickets saves a request for
+			// lists that are a multiple of the stride. Only in list mode,
+			// where OpenTickets counts the very list we page through; in
+			// game mode the API documents it as the open tickets while the
+			// list holds every state, so it must not end a scan.
+			end := n < opts.PageSize || (mode == ModeList && p.OpenTickets >= 0 && offset+n == p.OpenTickets)
+			if !yield(&Page{Offset: offset, Tickets: fresh, OpenTickets: p.OpenTickets}, nil) {
+				return
+			}
+			if end {
+				if mode == ModeList && n < opts.PageSize && p.OpenTickets > offset+n {
+					c.log.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
+						Int("open_tickets", p.OpenTickets).Msg("ra api scan: short page before OpenTickets says the list ends; assuming the end")
+				}
+				return
+			}
+			if len(fresh) == 0 {
+				stalled++
+				if stalled > opts.MaxRereads {
+					yield(nil, fmt.Errorf("%w: %d windows in a row brought nothing new at offset %d", ErrScanIncomplete, stalled, offset))
+					return
+				}
+			} else {
+				stalled = 0
+			}
+			offset += n - opts.Overlap
+		}
+	}
+}
