@@ -342,7 +342,7 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 			c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err})
 			return fmt.Errorf("ra api: %s: %w", desc, ctx.Err())
 		}
-		c.log.Debug().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
+		c.logger(ctx).Debug().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
 			Int("status", out.status).Dur("duration", time.Since(start)).AnErr("error", out.err).
 			Msg("ra api request")
 		if out.err == nil {
@@ -375,7 +375,7 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 			}
 			return out.err
 		}
-		c.log.Warn().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
+		c.logger(ctx).Warn().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
 			Int("status", out.status).Dur("wait", wait).AnErr("error", out.err).
 			Msg("ra api attempt failed; retrying")
 		if err := c.sleep(ctx, wait); err != nil {
@@ -543,4 +543,14 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d.Truncate(time.Second) + time.Second, true
 	}
 	return 0, false
+}
+
+// logger prefers a logger the caller put in ctx (zerolog.Logger.WithContext):
+// that one carries the run's fields, such as run_id.
+func (c *Client) logger(ctx context.Context) *zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		sub := l.With().Str("stage", "extract").Logger()
+		return &sub
+	}
+	return &c.log
 }

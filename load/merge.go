@@ -126,7 +126,7 @@ func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error)
 	if err != nil {
 		return Counts{}, fmt.Errorf("load: batch of %d tickets: %w", len(tickets), err)
 	}
-	s.log.Debug().Int("tickets", len(tickets)).Int64("inserted", c.Inserted).Int64("updated", c.Updated).
+	s.logger(ctx).Debug().Int("tickets", len(tickets)).Int64("inserted", c.Inserted).Int64("updated", c.Updated).
 		Int64("unchanged", c.Unchanged).Int64("rejected", c.Rejected).Dur("duration", time.Since(start)).
 		Msg("batch merged")
 	return c, nil

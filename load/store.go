@@ -263,3 +263,12 @@ func (s *Store) GameIDs(ctx context.Context) ([]int64, error) {
 	}
 	return ids, nil
 }
+
+// logger prefers a logger the caller put in ctx (it carries run_id).
+func (s *Store) logger(ctx context.Context) *zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		sub := l.With().Str("stage", "load").Logger()
+		return &sub
+	}
+	return &s.log
+}

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ratickets/ratickets/extract"
+	"github.com/ratickets/ratickets/load"
+)
+
+// ProgressFunc is told how far a backfill got: done and total units (ids or
+// games), and whether this is the last call.
+type ProgressFunc func(done, total int64, final bool)
+
+// checkpointEvery bounds how long a backfill goes without a checkpoint when
+// it finds nothing to store (a long run of 404s).
+const checkpointEvery = 5 * time.Second
+
+// BackfillIDs fetches tickets from..to (inclusive) by id with i=, in any
+// state, through the same transform and load path as Sync. 404s are counted,
+// not errors. Progress is checkpointed with each batch, so a crashed or
+// interrupted backfill of the same range resumes where it stopped; restart
+// ignores the checkpoint.
+func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, progress ProgressFunc) (Summary, error) {
+	if from <= 0 || to < from {
+		return Summary{Kind: load.KindBackfill, Status: load.StatusFailed}, fmt.Errorf("backfill: bad id range %d..%d", from, to)
+	}
+	name := fmt.Sprintf("ids:%d-%d", from, to)
+	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
+		type position struct {
+			NextID int64 `json:"next_id"`
+		}
+		next := from
+		if cp, found, err := cfg.Store.GetCheckpoint(ctx, name); err != nil {
+			return err
+		} else if found && !restart {
+			if cp.Done {
+				r.log.Info().Str("checkpoint", name).Msg("this range was backfilled already; use --restart to fetch it again")
+				return nil
+			}
+			var p position
+			if err := json.Unmarshal(cp.Position, &p); err != nil {
+				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
+			}
+			if p.NextID > next {
+				next = p.NextID
+				r.log.Info().Int64("next_id", next).Msg("resuming from checkpoint")
+			}
+		}
+		total := to - from + 1
+		report := func(final bool) {
+			if progress != nil {
+				progress(next-from, total, final)
+			}
+		}
+		m := startMerger(ctx, r)
+		b := &batcher{r: r, size: r.cfg.batchSize()}
+		lastCP := time.Now()
+		flush := func(done bool) error {
+			pos, _ := json.Marshal(position{NextID: next})
+			bt := b.take()
+			bt.Checkpoint = &load.Checkpoint{Name: name, Position: pos, Done: done}
+			lastCP = time.Now()
+			return m.send(bt)
+		}
+		work := func() error {
+			for ; next <= to; next++ {
+				raw, err := r.cfg.Client.Ticket(m.ctx, next)
+				r.sum.Pages++
+				switch {
+				case errors.Is(err, extract.ErrNotFound):
+					r.sum.NotFound++
+				case err != nil:
+					return fmt.Errorf("backfill ticket %d: %w", next, err)
+				default:
+					b.add(raw)
+					r.sum.Seen++
+				}
+				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
+					next++ // the checkpoint says where to start again
+					err := flush(false)
+					next--
+					if err != nil {
+						return err
+					}
+					report(false)
+				}
+			}
+			return flush(true)
+		}
+		err := errors.Join(work(), m.wait())
+		report(true)
+		return err
+	})
+}
+
+// BackfillGames fetches every ticket of the given games (in every state,
+// promoted and unofficial achievements) with the g=ID&d=1 mode, paged with
+// o/c. With no ids, it takes every game already in the database. Progress
+// is checkpointed per batch and per page; the checkpoint holds the game list,
+// so a resumed run walks the same games.
+func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool, progress ProgressFunc) (Summary, error) {
+	name := "games:all"
+	if len(games) > 0 {
+		ids := make([]string, len(games))
+		for i, g := range games {
+			ids[i] = strconv.FormatInt(g, 10)
+		}
+		sum := sha256.Sum256([]byte(strings.Join(ids, ",")))
+		name = "games:" + hex.EncodeToString(sum[:8])
+	}
+	type position struct {
+		Games      []int64 `json:"games"`
+		Index      int     `json:"index"`
+		Unofficial bool    `json:"unofficial"`
+		Offset     int     `json:"offset"`
+	}
+	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
+		pos := position{Games: games}
+		cp, found, err := cfg.Store.GetCheckpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if found && !restart && !cp.Done {
+			if err := json.Unmarshal(cp.Position, &pos); err != nil {
+				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
+			}
+			r.log.Info().Int("game_index", pos.Index).Int("offset", pos.Offset).Msg("resuming from checkpoint")
+		} else if len(games) == 0 {
+			if pos.Games, err = cfg.Store.GameIDs(ctx); err != nil {
+				return err
+			}
+		}
+		if found && cp.Done && !restart && len(games) > 0 {
+			r.log.Info().Str("checkpoint", name).Msg("these games were backfilled already; use --restart to fetch them again")
+			return nil
+		}
+		total := int64(len(pos.Games))
+		report := func(final bool) {
+			if progress != nil {
+				progress(int64(pos.Index), total, final)
+			}
+		}
+		const pageSize = 100
+		m := startMerger(ctx, r)
+		b := &batcher{r: r, size: r.cfg.batchSize()}
+		lastCP := time.Now()
+		flush := func(done bool) error {
+			raw, _ := json.Marshal(pos)
+			lastCP = time.Now()
+			bt := b.take()
+			bt.Checkpoint = &load.Checkpoint{Name: name, Position: raw, Done: done}
+			return m.send(bt)
+		}
+		work := func() error {
+			for pos.Index < len(pos.Games) {
+				page, err := r.cfg.Client.GamePage(m.ctx, pos.Games[pos.Index], pos.Unofficial, pos.Offset, pageSize)
+				if errors.Is(err, extract.ErrNotFound) {
+					page, err = &extract.Page{}, nil // the game is gone: nothing to fetch
+				}
+				if err != nil {
+					return fmt.Errorf("backfill game %d: %w", pos.Games[pos.Index], err)
+				}
+				r.sum.Pages++
+				for _, raw := range page.Tickets {
+					b.add(raw)
+					r.sum.Seen++
+				}
+				// Advance the position past this page before the checkpoint.
+				switch {
+				case len(page.Tickets) == pageSize:
+					pos.Offset += pageSize
+				case !pos.Unofficial:
+					pos.Unofficial, pos.Offset = true, 0
+				default:
+					pos.Index, pos.Unofficial, pos.Offset = pos.Index+1, false, 0
+				}
+				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
+					if err := flush(false); err != nil {
+						return err
+					}
+					report(false)
+				}
+			}
+			return flush(true)
+		}
+		err = errors.Join(work(), m.wait())
+		report(true)
+		return err
+	})
+}
