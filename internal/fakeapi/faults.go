@@ -1,0 +1,192 @@
+package fakeapi
+
+import (
+	"fmt"
+	"math/rand"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// FaultKind is a way the real site misbehaves.
+type FaultKind int
+
+const (
+	// FaultTooManyRequests answers 429 with a Retry-After header (seconds,
+	// from RetryAfter rounded up; default 1).
+	FaultTooManyRequests FaultKind = iota + 1
+	// FaultServerError answers Status (default 500; must be 5xx). 500 has
+	// Laravel's JSON body, other codes a proxy's HTML page.
+	FaultServerError
+	// FaultHTML answers 200 with an HTML error page (text/html).
+	FaultHTML
+	// FaultTruncated sends the normal response's headers, with the full
+	// Content-Length, and only the first half of its body, then closes the
+	// connection: the client sees an unexpected EOF.
+	FaultTruncated
+	// FaultSlow waits Delay (default 2s) and then answers normally; a
+	// request whose context ends first gets nothing.
+	FaultSlow
+	// FaultReset hijacks the connection and closes it (with a TCP RST where
+	// possible) without writing a response.
+	FaultReset
+)
+
+func (k FaultKind) String() string {
+	switch k {
+	case FaultTooManyRequests:
+		return "too_many_requests"
+	case FaultServerError:
+		return "server_error"
+	case FaultHTML:
+		return "html"
+	case FaultTruncated:
+		return "truncated"
+	case FaultSlow:
+		return "slow"
+	case FaultReset:
+		return "reset"
+	}
+	return "fault(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Fault is one injected failure. Only the fields of its Kind matter.
+type Fault struct {
+	Kind       FaultKind
+	Status     int
+	RetryAfter time.Duration
+	Delay      time.Duration
+}
+
+// Enqueue appends faults to a FIFO queue; each following API request (with
+// or without a valid key) takes one, before anything else happens.
+func (s *Server) Enqueue(f ...Fault) {
+	s.ctl.Lock()
+	s.faults = append(s.faults, f...)
+	s.ctl.Unlock()
+}
+
+// SetFaultRate makes each API request that finds the queue empty fail with
+// probability rate, with a fault kind drawn from rng (never FaultSlow).
+// A rate of 0 turns it off.
+func (s *Server) SetFaultRate(rate float64, rng *rand.Rand) {
+	s.ctl.Lock()
+	s.faultRate, s.faultRNG = rate, rng
+	s.ctl.Unlock()
+}
+
+func (s *Server) nextFault() (Fault, bool) {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		return f, true
+	}
+	if s.faultRate <= 0 || s.faultRNG == nil || s.faultRNG.Float64() >= s.faultRate {
+		return Fault{}, false
+	}
+	random := []Fault{
+		{Kind: FaultTooManyRequests, RetryAfter: time.Second},
+		{Kind: FaultServerError, Status: 500},
+		{Kind: FaultServerError, Status: 502},
+		{Kind: FaultServerError, Status: 503},
+		{Kind: FaultHTML},
+		{Kind: FaultTruncated},
+		{Kind: FaultReset},
+	}
+	return random[s.faultRNG.Intn(len(random))], true
+}
+
+const htmlErrorPage = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>RetroAchievements - Temporarily unavailable</title></head>
+<body>
+<h1>Whoops, looks like something went wrong.</h1>
+<p>The site is under heavy load. Please try again in a few minutes.</p>
+</body>
+</html>
+`
+
+const gatewayPage = `<html>
+<head><title>%d %s</title></head>
+<body>
+<center><h1>%d %s</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+`
+
+// applyFault carries out f and reports whether the request is finished.
+// FaultSlow and FaultTruncated return false: the request goes on.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	switch f.Kind {
+	case FaultTooManyRequests:
+		secs := int((f.RetryAfter + time.Second - 1) / time.Second)
+		if f.RetryAfter <= 0 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"message":"Too Many Attempts."}`))
+	case FaultServerError:
+		status := f.Status
+		if status < 500 || status > 599 {
+			status = http.StatusInternalServerError
+		}
+		if status == http.StatusInternalServerError {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"message":"Server Error"}`))
+			break
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, gatewayPage, status, http.StatusText(status), status, http.StatusText(status))
+	case FaultHTML:
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(htmlErrorPage))
+	case FaultSlow:
+		d := f.Delay
+		if d <= 0 {
+			d = 2 * time.Second
+		}
+		return !sleepCtx(r.Context(), d)
+	case FaultReset:
+		reset(w)
+	case FaultTruncated:
+		return false
+	default:
+		return false
+	}
+	return true
+}
+
+// reset drops the connection without a response. Lingering 0 turns the
+// close into a TCP RST, as a crashed proxy would send.
+func reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2, recorder): abort the handler instead,
+		// which net/http turns into a broken stream / closed connection.
+		panic(http.ErrAbortHandler)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// writeTruncated declares the full length but sends only half the body;
+// net/http then closes the connection because the handler wrote less than
+// its Content-Length.
+func writeTruncated(w http.ResponseWriter, resp response) {
+	w.Header().Set("Content-Type", resp.contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body[:len(resp.body)/2])
+	_ = http.NewResponseController(w).Flush()
+}

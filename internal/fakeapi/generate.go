@@ -1,0 +1,454 @@
+package fakeapi
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"math/rand"
+	"strings"
+	"time"
+)
+
+// The generator builds a catalogue (consoles, games, achievements, users) and
+// then tickets against it. Every choice comes from the *rand.Rand it is given,
+// so a seed fully determines the world. The content is synthetic (no real
+// user names) but shaped like the real site's data, including the awkward
+// parts consumers must survive.
+
+type console struct {
+	name  string
+	cores []string // libretro cores / standalone emulators used on it
+}
+
+var consoles = []console{
+	{"Mega Drive", []string{"Genesis Plus GX", "PicoDrive", "BlastEm"}},
+	{"SNES/Super Famicom", []string{"snes9x", "bsnes-mercury", "Snes9x 2010"}},
+	{"NES/Famicom", []string{"FCEUmm", "Mesen", "QuickNES", "Nestopia"}},
+	{"Game Boy", []string{"Gambatte", "SameBoy", "mGBA"}},
+	{"Game Boy Color", []string{"Gambatte", "SameBoy"}},
+	{"Game Boy Advance", []string{"mGBA", "VBA-M", "gpSP"}},
+	{"PlayStation", []string{"SwanStation", "Beetle PSX HW", "PCSX-ReARMed"}},
+	{"PlayStation 2", []string{"PCSX2", "LRPS2"}},
+	{"PlayStation Portable", []string{"PPSSPP"}},
+	{"Nintendo 64", []string{"Mupen64Plus-Next", "ParaLLEl N64"}},
+	{"Nintendo DS", []string{"melonDS", "DeSmuME"}},
+	{"Master System", []string{"Genesis Plus GX", "Gearsystem", "PicoDrive"}},
+	{"Game Gear", []string{"Genesis Plus GX", "Gearsystem"}},
+	{"PC Engine/TurboGrafx-16", []string{"Beetle PCE FAST", "Beetle PCE"}},
+	{"Arcade", []string{"FinalBurn Neo", "MAME 2003-Plus"}},
+	{"Atari 2600", []string{"Stella", "Stella 2014"}},
+	{"Atari Lynx", []string{"Handy", "Beetle Lynx"}},
+	{"Sega CD", []string{"Genesis Plus GX", "PicoDrive"}},
+	{"Saturn", []string{"Beetle Saturn", "Yabause"}},
+	{"Dreamcast", []string{"Flycast"}},
+	{"Neo Geo Pocket", []string{"Beetle NeoPop"}},
+	{"MSX", []string{"blueMSX", "fMSX"}},
+	{"WonderSwan", []string{"Beetle Cygne"}},
+	{"Virtual Boy", []string{"Beetle VB"}},
+}
+
+type game struct {
+	id      int64
+	title   string
+	console int // index into consoles
+	icon    string
+	achs    []*achievement
+}
+
+type achievement struct {
+	id       int64
+	game     *game
+	title    string
+	desc     string
+	typ      *string
+	points   int
+	badge    string
+	author   string
+	promoted bool
+}
+
+type catalogue struct {
+	games     []*game
+	devs      []string
+	reporters []string
+	ulids     map[string]string // cache of ULIDFor over devs and reporters
+}
+
+func (c *catalogue) ulid(name string) string {
+	if u, ok := c.ulids[name]; ok {
+		return u
+	}
+	return ULIDFor(name)
+}
+
+var (
+	titleHeads = []string{"Super", "Mega", "Hyper", "Final", "Legend of the", "Chrono", "Dragon", "Star",
+		"Shadow", "Metal", "Pocket", "Galaxy", "Crystal", "Thunder", "Ninja", "Space", "Castle", "Puzzle",
+		"Kid", "Turbo", "Phantom", "Cyber", "Iron", "Lost", "Royal", "Neon", "Wild", "Sky"}
+	titleTails = []string{"Quest", "Fighter", "Warriors", "Adventure", "Racer", "Saga", "Blaster", "Knights",
+		"Odyssey", "Tactics", "Striker", "Legends", "Chronicles", "Force", "Heroes", "Rangers", "Island",
+		"Kingdom", "Dungeon", "Soldier", "Pinball", "Golf", "Rally", "Wrestling", "Detective"}
+	titleSuffixes = []string{"", "", "", "", " II", " III", " 64", " Advance", " DX", ": The Lost Levels",
+		" - Director's Cut", ": Episode Red", " Turbo", " Deluxe", " Gaiden", " '95", " & Friends"}
+	unicodeTitles = []string{"ドラゴン伝説", "星のパズル", "ロックンナイト", "魔界の城", "がんばれ忍者くん", "聖剣の島",
+		"Café Rumble", "Señor Blaster", "Ültra Kart", "Крепость", "마법의 성", "Über-Racer: Zürich"}
+	titleTags = []struct {
+		prefix string
+		share  float64
+	}{{"~Homebrew~ ", 0.08}, {"~Hack~ ", 0.10}, {"~Prototype~ ", 0.02}, {"~Unlicensed~ ", 0.02}, {"~Demo~ ", 0.01}}
+
+	achTitles = []string{"First Steps", "Boss Rush", "No Damage", "Speed Demon", "Collector", "Perfectionist",
+		"Secret Room", "Treasure Hunter", "Pacifist", "Untouchable", "Sharpshooter", "Game Over? No!", "The End",
+		"Halfway There", "Master of Keys", "Lucky Seven", "Gold Rush", "Night Owl", "Iron Will", "Flawless Victory",
+		"DEFAULT SETTINGS CHECK", "Who Needs Continues?", "100% Complete", "Hidden Path", "Déjà Vu", "勝利",
+		"\"Not a Bug\"", "Back\\Slash", "Coin Hoarder", "Last Stand"}
+	achDescs = []string{
+		"Defeat the boss of stage %d without taking damage",
+		"Collect all %d coins in world %d",
+		"Finish the game on Hard difficulty",
+		"Reach %d points in a single run",
+		"Find the hidden room in stage %d",
+		"Normal or Hard difficulty, any character but \"Man\", any buster charge. All other settings OFF.",
+		"Clear area %d in under %d seconds",
+		"Beat the game without using a continue",
+		"Obtain the legendary sword (requires %d keys)",
+		"Complete chapter %d — no items allowed",
+	}
+	achTypes  = []string{"progression", "win_condition", "missable"}
+	achPoints = []int{0, 1, 2, 3, 3, 4, 5, 5, 5, 10, 10, 10, 25, 25, 50, 100}
+
+	nameHeads = []string{"Retro", "Pixel", "Mega", "Shadow", "Dark", "Super", "Zero", "Blue", "Red", "Hyper",
+		"Lucky", "Turbo", "Crimson", "Silent", "Neo", "Old", "Mr", "Lady", "Captain", "Sir", "Tiny", "Grand",
+		"Mystic", "Cosmic", "Lazy", "Brave", "Quiet", "Happy", "8bit", "Arcade"}
+	nameTails = []string{"Gamer", "Knight", "Fox", "Wolf", "Ninja", "Hunter", "Dragon", "Hedgehog", "Plumber",
+		"Cat", "Bit", "Slayer", "Runner", "Monk", "Bard", "Mage", "Tiger", "Hawk", "Panda", "Pilot", "Sage",
+		"Rogue", "Ghost", "Otter", "Falcon", "Golem", "Wizard", "Pirate"}
+
+	noteTexts = []string{
+		"Achievement did not trigger after beating the boss.",
+		"Popped as soon as I loaded the save state, way too early.",
+		"triggered at the title screen??",
+		"I collected all the coins but nothing happened",
+		"Got it during the demo/attract mode without playing.",
+		"The counter resets when you enter the shop, so it never pops.",
+		"Didn't unlock 😢 tried 3 times 🙃",
+		"الإنجاز لم يعمل بعد هزيمة الزعيم الأخير",
+		"ההישג לא נפתח אחרי השלב השני",
+		"ボスを倒しても実績が解除されませんでした。",
+		"Le succès ne se débloque pas après le niveau 3 — vraiment bizarre.",
+		"He said \"it works on my machine\" but it doesn't on mine",
+		"ROM path was C:\\Games\\Roms\\game (USA).sfc if that matters",
+		"Tab\tseparated\tnotes\tand a CRLF line\r\nsecond line",
+		"",
+		"Unlocked on the wrong level: stage 2-1 instead of 2-4",
+		"I think the memory address changed after the patch",
+		"Hardcore mode, no cheats, no save states. Did not trigger at the end credits.",
+		"<b>bold?</b> & ampersand < less than",
+		"Zero width: a\u200bb, combining: e\u0301, replacement: \ufffd",
+	}
+	emuVersions = []string{"1.16.0", "1.17.0", "1.18.0", "1.19.1", "1.3.6.0", "1.4.0", "v1.15.0", "2.0.2", "0.1-5570"}
+)
+
+func (c *catalogue) randomDev(rng *rand.Rand) string { return c.devs[rng.Intn(len(c.devs))] }
+
+func (c *catalogue) randomReporter(rng *rand.Rand) string {
+	return c.reporters[rng.Intn(len(c.reporters))]
+}
+
+// pickGame skews towards the first games so some games collect many tickets
+// (useful for g= mode paging) while the long tail has few.
+func (c *catalogue) pickGame(rng *rand.Rand) *game {
+	x := rng.Float64()
+	return c.games[int(x*x*float64(len(c.games)))]
+}
+
+func uniqueNames(rng *rand.Rand, n int, seen map[string]bool, digits bool) []string {
+	out := make([]string, 0, n)
+	for len(out) < n {
+		name := nameHeads[rng.Intn(len(nameHeads))] + nameTails[rng.Intn(len(nameTails))]
+		if digits || rng.Intn(3) == 0 {
+			name += fmt.Sprint(rng.Intn(1000))
+		}
+		if rng.Intn(10) == 0 {
+			name = strings.ToLower(name)
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	return out
+}
+
+func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
+	c := &catalogue{}
+	seen := map[string]bool{}
+	c.devs = uniqueNames(rng, 60, seen, false)
+	c.reporters = uniqueNames(rng, 400+tickets/50, seen, true)
+	c.ulids = make(map[string]string, len(seen))
+	for name := range seen {
+		c.ulids[name] = ULIDFor(name)
+	}
+
+	nGames := 120 + tickets/500
+	if nGames > 800 {
+		nGames = 800
+	}
+	gameID := int64(1000)
+	achID := int64(10000)
+	for i := 0; i < nGames; i++ {
+		gameID += 1 + int64(rng.Intn(60))
+		g := &game{id: gameID, console: rng.Intn(len(consoles)), title: gameTitle(rng),
+			icon: fmt.Sprintf("/Images/%06d.png", rng.Intn(100000))}
+		nAch := 8 + rng.Intn(43)
+		for j := 0; j < nAch; j++ {
+			achID += 1 + int64(rng.Intn(5))
+			a := &achievement{
+				id:       achID,
+				game:     g,
+				title:    achTitles[rng.Intn(len(achTitles))],
+				desc:     achDesc(rng),
+				points:   achPoints[rng.Intn(len(achPoints))],
+				badge:    fmt.Sprintf("%05d", rng.Intn(400000)),
+				author:   c.randomDev(rng),
+				promoted: rng.Float64() >= 0.08,
+			}
+			if r := rng.Float64(); r < 0.35 {
+				typ := achTypes[rng.Intn(len(achTypes))]
+				a.typ = &typ
+			}
+			g.achs = append(g.achs, a)
+		}
+		c.games = append(c.games, g)
+	}
+	return c
+}
+
+func gameTitle(rng *rand.Rand) string {
+	var title string
+	if rng.Float64() < 0.07 {
+		title = unicodeTitles[rng.Intn(len(unicodeTitles))]
+	} else {
+		title = titleHeads[rng.Intn(len(titleHeads))] + " " + titleTails[rng.Intn(len(titleTails))] +
+			titleSuffixes[rng.Intn(len(titleSuffixes))]
+	}
+	x := rng.Float64()
+	for _, tag := range titleTags {
+		if x < tag.share {
+			title = tag.prefix + title
+			break
+		}
+		x -= tag.share
+	}
+	if rng.Float64() < 0.03 {
+		title += " [Subset - Bonus]"
+	}
+	return title
+}
+
+func achDesc(rng *rand.Rand) string {
+	f := achDescs[rng.Intn(len(achDescs))]
+	n := strings.Count(f, "%d")
+	args := make([]any, n)
+	for i := range args {
+		args[i] = 1 + rng.Intn(99)
+	}
+	return fmt.Sprintf(f, args...)
+}
+
+func randHash(rng *rand.Rand) string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rng.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rng.Uint64())
+	return hex.EncodeToString(b[:])
+}
+
+// reportNotes produces the variety of ReportNotes the site holds: the modern
+// client's trailer, the old "MD5:" form with <br> separators, notes whose
+// line breaks were stored as a literal backslash-n, and plain user text.
+func reportNotes(rng *rand.Rand, con console) string {
+	text := noteTexts[rng.Intn(len(noteTexts))]
+	hash := randHash(rng)
+	core := con.cores[rng.Intn(len(con.cores))]
+	ver := emuVersions[rng.Intn(len(emuVersions))]
+	switch x := rng.Float64(); {
+	case x < 0.50: // modern client
+		emu := "RALibRetro"
+		if rng.Intn(3) == 0 {
+			emu = "RetroArch"
+		}
+		return fmt.Sprintf("%s\nRetroAchievements Hash: %s\nEmulator: %s (%s)\nEmulator Version: %s", text, hash, emu, core, ver)
+	case x < 0.58: // modern, standalone emulator without a core
+		return fmt.Sprintf("%s\nRetroAchievements Hash: %s\nEmulator: %s\nEmulator Version: %s", text, hash, core, ver)
+	case x < 0.68: // old web form
+		sep := "<br>"
+		if rng.Intn(2) == 0 {
+			sep = "<br/>"
+		}
+		if rng.Intn(4) == 0 {
+			hash = strings.ToUpper(hash)
+		}
+		s := text + sep + "MD5: " + hash
+		if rng.Intn(2) == 0 {
+			s += sep + "Emulator used: RALibRetro (" + core + ")"
+		}
+		return s
+	case x < 0.74: // line breaks stored as the two characters \ and n
+		return text + `\nRetroAchievements Hash: ` + hash + `\nEmulator: RALibRetro (` + core + `)\nEmulator Version: ` + ver
+	case x < 0.77: // hash only
+		return "RetroAchievements Hash: " + hash
+	default: // newer reports often carry no trailer at all
+		return text
+	}
+}
+
+// newTicket builds a ticket for a random achievement. When open is true the
+// state is Open or Request, otherwise one of the closed-out states (with a
+// rare code the enum does not know).
+func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
+	g := c.pickGame(rng)
+	a := g.achs[rng.Intn(len(g.achs))]
+	con := consoles[g.console]
+	reporter := c.randomReporter(rng)
+	t := Ticket{
+		ID:                    id,
+		AchievementID:         a.id,
+		AchievementTitle:      a.title,
+		AchievementDesc:       a.desc,
+		AchievementType:       cloneStr(a.typ),
+		Points:                a.points,
+		BadgeName:             a.badge,
+		AchievementAuthor:     a.author,
+		AchievementAuthorULID: c.ulid(a.author),
+		GameID:                g.id,
+		ConsoleName:           con.name,
+		GameTitle:             g.title,
+		GameIcon:              g.icon,
+		ReportedAt:            at,
+		ReportNotes:           reportNotes(rng, con),
+		ReportedBy:            reporter,
+		ReportedByULID:        c.ulid(reporter),
+		Promoted:              a.promoted,
+	}
+	switch x := rng.Float64(); {
+	case x < 0.75:
+		t.ReportType = TypeDidNotTrigger
+	case x < 0.99:
+		t.ReportType = TypeTriggeredAtWrongTime
+	default:
+		t.ReportType = 3 // a code newer than the consumer knows
+	}
+	switch x := rng.Float64(); {
+	case x < 0.60:
+		t.Hardcore = intPtr(1)
+	case x < 0.85:
+		t.Hardcore = intPtr(0)
+	}
+	if open {
+		t.ReportState = StateOpen
+		if rng.Float64() < 0.12 {
+			t.ReportState = StateRequest
+		}
+		return t
+	}
+	switch x := rng.Float64(); {
+	case x < 0.70:
+		t.ReportState = StateResolved
+	case x < 0.94:
+		t.ReportState = StateClosed
+	case x < 0.99:
+		t.ReportState = StateQuarantined
+	default:
+		t.ReportState = 5
+	}
+	if isResolvedState(t.ReportState) {
+		resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
+		if resolved.After(limit) {
+			resolved = limit
+		}
+		if resolved.Before(at) {
+			resolved = at
+		}
+		t.ResolvedAt = &resolved
+		// A few old tickets lost their resolver (deleted account): null.
+		if rng.Float64() >= 0.02 {
+			by := a.author
+			switch x := rng.Float64(); {
+			case x < 0.35:
+				by = c.randomDev(rng)
+			case x < 0.45:
+				by = reporter // reporters close their own tickets
+			}
+			ulid := c.ulid(by)
+			t.ResolvedBy, t.ResolvedByULID = &by, &ulid
+		}
+	}
+	return t
+}
+
+// generateTickets builds the initial tickets: IDs ascend with gaps (missing
+// IDs 404), ReportedAt mostly follows the ID over ~6 years with jitter that
+// puts some out of ID order, and a share of exact ties; the last is at start.
+func (c *catalogue) generateTickets(rng *rand.Rand, n int, openShare float64, start time.Time) []Ticket {
+	out := make([]Ticket, 0, n)
+	const span = 6 * 365 * 24 * 3600
+	step := float64(span) / float64(max(n, 1))
+	id := int64(1000)
+	var prev time.Time
+	for i := 0; i < n; i++ {
+		id += 1
+		if rng.Float64() < 0.1 {
+			id += 1 + int64(rng.Intn(3))
+		}
+		back := float64(n-1-i)*step + (rng.Float64()-0.5)*4*step
+		at := start.Add(-time.Duration(max(back, 0)) * time.Second).Truncate(time.Second)
+		if i > 0 && rng.Float64() < 0.05 {
+			at = prev
+		}
+		if i == n-1 {
+			at = start
+		}
+		prev = at
+		out = append(out, c.newTicket(rng, id, at, rng.Float64() < openShare, start))
+	}
+	return out
+}
+
+// ULIDFor returns the stable ULID the simulator gives a user name: a 26
+// character Crockford base32 string with a 2023-ish timestamp, derived from
+// a hash so every run and every server agree.
+func ULIDFor(name string) string {
+	h1 := fnv.New64a()
+	h1.Write([]byte(name))
+	a := h1.Sum64()
+	h2 := fnv.New64a()
+	h2.Write([]byte("ulid:" + name))
+	b := h2.Sum64()
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	ms := uint64(1672531200000) + a%(2*365*24*3600*1000) // 2023-01-01 + up to 2y
+	var out [26]byte
+	for i := 9; i >= 0; i-- {
+		out[i] = alphabet[ms&31]
+		ms >>= 5
+	}
+	// 80 random bits: 64 from b, 16 from the top of a.
+	hi, lo := a>>48, b
+	for i := 25; i >= 10; i-- {
+		out[i] = alphabet[lo&31]
+		lo = lo>>5 | (hi&31)<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+func intPtr(v int) *int { return &v }
+
+func cloneStr(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

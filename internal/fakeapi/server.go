@@ -1,0 +1,471 @@
+package fakeapi
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a simulated world.
+type Options struct {
+	// Seed drives the world generator: the same Options give the same world.
+	Seed int64
+	// Tickets is how many tickets are generated at start; 0 means 1000.
+	// Use Empty for a world without tickets.
+	Tickets int
+	// Empty starts with no tickets (games and users still exist, so
+	// AddTickets and Churn work).
+	Empty bool
+	// OpenShare is the share of generated tickets that are Open or Request
+	// (default 0.6).
+	OpenShare float64
+	// Username is the acting user for SetState with an empty "by"
+	// (default "demo"). Requests are authenticated by the key alone, as on
+	// the site, so z is not checked.
+	Username string
+	// APIKey is the only web API key (y) accepted (default "fake-api-key");
+	// any other answers 401.
+	APIKey string
+	// Start is the newest generated ReportedAt (default 2024-06-01 00:00:00
+	// UTC); older tickets go back about six years from it.
+	Start time.Time
+	// Latency is added to every API request before it is answered
+	// (respecting the request's context). SetLatency changes it later.
+	Latency time.Duration
+}
+
+// Server is the simulated API. It is an http.Handler serving
+// /API/API_GetTicketData.php and /API/API_GetTicketData (mount it under a
+// prefix with http.StripPrefix). All methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	cat  *catalogue
+
+	mu      sync.RWMutex
+	tickets map[int64]*entry
+	ids     []int64  // every ID ever stored, in insertion order (for Churn)
+	open    []*entry // the open list, sorted by before()
+	byGame  map[int64]map[int64]*entry
+	games   map[int64]gameInfo
+	maxID   int64
+	clock   int64 // simulated now, Unix seconds; never behind any stored time
+	rng     *rand.Rand
+
+	ctl       sync.Mutex
+	faults    []Fault
+	faultRate float64
+	faultRNG  *rand.Rand
+	latency   time.Duration
+	hook      func(*http.Request)
+	counts    map[string]int
+}
+
+type gameInfo struct {
+	id                   int64
+	title, console, icon string
+}
+
+// New builds the world described by opts.
+func New(opts Options) *Server {
+	if opts.Tickets <= 0 {
+		opts.Tickets = 1000
+	}
+	if opts.OpenShare <= 0 || opts.OpenShare > 1 {
+		opts.OpenShare = 0.6
+	}
+	if opts.Username == "" {
+		opts.Username = "demo"
+	}
+	if opts.APIKey == "" {
+		opts.APIKey = "fake-api-key"
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	}
+	opts.Start = opts.Start.UTC().Truncate(time.Second)
+
+	rng := rand.New(rand.NewSource(opts.Seed))
+	s := &Server{
+		opts:    opts,
+		cat:     newCatalogue(rng, opts.Tickets),
+		tickets: make(map[int64]*entry, opts.Tickets),
+		byGame:  map[int64]map[int64]*entry{},
+		games:   map[int64]gameInfo{},
+		clock:   opts.Start.Unix(),
+		latency: opts.Latency,
+		counts:  map[string]int{},
+	}
+	for _, g := range s.cat.games {
+		s.games[g.id] = gameInfo{id: g.id, title: g.title, console: consoles[g.console].name, icon: g.icon}
+	}
+	if !opts.Empty {
+		gen := s.cat.generateTickets(rng, opts.Tickets, opts.OpenShare, opts.Start)
+		s.ids = make([]int64, 0, len(gen))
+		for _, t := range gen {
+			s.putLocked(t, true)
+		}
+		slices.SortFunc(s.open, func(a, b *entry) int {
+			if before(a, b) {
+				return -1
+			}
+			return 1
+		})
+	}
+	// Later events draw from their own stream so they do not depend on how
+	// much randomness generation happened to consume.
+	s.rng = rand.New(rand.NewSource(opts.Seed ^ 0x5eed))
+	return s
+}
+
+// SetHook sets a function called at the start of every authenticated API
+// request, before its response is computed and without any lock held, so it
+// may change the world.
+func (s *Server) SetHook(h func(r *http.Request)) {
+	s.ctl.Lock()
+	s.hook = h
+	s.ctl.Unlock()
+}
+
+// SetLatency sets the delay added to every API request.
+func (s *Server) SetLatency(d time.Duration) {
+	s.ctl.Lock()
+	s.latency = d
+	s.ctl.Unlock()
+}
+
+// Requests counts API requests by mode: "list", "ticket", "game",
+// "most_reported", "unauthorized", plus "fault" for each injected fault
+// (a slow or truncated answer also counts under its mode).
+func (s *Server) Requests() map[string]int {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) count(mode string) {
+	s.ctl.Lock()
+	s.counts[mode]++
+	s.ctl.Unlock()
+}
+
+// response is a computed answer, written whole or cut short by a fault.
+type response struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+func jsonResponse(status int, body []byte) response {
+	return response{status: status, contentType: "application/json", body: body}
+}
+
+func errorBody(msg string) []byte {
+	return phpJSON(struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/API/API_GetTicketData.php" && r.URL.Path != "/API/API_GetTicketData" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+
+	f, faulted := s.nextFault()
+	if faulted {
+		s.count("fault")
+		if done := s.applyFault(w, r, f); done {
+			return
+		}
+	}
+	s.ctl.Lock()
+	latency := s.latency
+	s.ctl.Unlock()
+	if !sleepCtx(r.Context(), latency) {
+		return
+	}
+
+	resp := s.respond(r)
+	if faulted && f.Kind == FaultTruncated {
+		writeTruncated(w, resp)
+		return
+	}
+	w.Header().Set("Content-Type", resp.contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(resp.body)
+	}
+}
+
+// respond authenticates and dispatches on the query the way
+// API_GetTicketData.php does: i (ticket) first, then f=1 (most reported
+// games), then g (game), else the open list. The u= and a= modes of the
+// real endpoint are not simulated and fall through to the open list.
+func (s *Server) respond(r *http.Request) response {
+	q := r.URL.Query()
+	if y, _ := lastValue(q, "y"); y != s.opts.APIKey {
+		s.count("unauthorized")
+		return jsonResponse(http.StatusUnauthorized, []byte(`{"message":"Unauthenticated."}`))
+	}
+	s.ctl.Lock()
+	hook := s.hook
+	s.ctl.Unlock()
+	if hook != nil {
+		hook(r)
+	}
+
+	// $count = min((int) query('c', '10'), 100); $offset = (int) query('o').
+	count := int64(10)
+	if c, ok := lastValue(q, "c"); ok {
+		count = phpInt(c)
+	}
+	count = min(count, 100)
+	o, _ := lastValue(q, "o")
+	offset := max(phpInt(o), 0) // Laravel's offset() clamps at 0
+
+	if i := phpInt(firstOf(lastValue(q, "i"))); i > 0 {
+		s.count("ticket")
+		return s.ticketResponse(i)
+	}
+	flag := phpInt(firstOf(lastValue(q, "f")))
+	if flag == 1 {
+		s.count("most_reported")
+		return s.mostReportedResponse(count)
+	}
+	if g := phpInt(firstOf(lastValue(q, "g"))); g > 0 {
+		s.count("game")
+		d := phpInt(firstOf(lastValue(q, "d")))
+		return s.gameResponse(g, flag == 5, d == 1, offset, count)
+	}
+	s.count("list")
+	return s.listResponse(offset, count)
+}
+
+// serverError is what a negative c leads to: Laravel's limit() ignores a
+// negative value, leaving "offset N" without LIMIT, which MySQL rejects.
+func serverError() response {
+	return jsonResponse(http.StatusInternalServerError, []byte(`{"message":"Server Error"}`))
+}
+
+// window returns the [lo, hi) slice bounds of a page over n items.
+func window(n int, offset, count int64) (int, int) {
+	lo := min(offset, int64(n))
+	hi := min(lo+count, int64(n))
+	return int(lo), int(hi)
+}
+
+func (s *Server) listResponse(offset, count int64) response {
+	if count < 0 {
+		return serverError()
+	}
+	s.mu.RLock()
+	total := len(s.open)
+	lo, hi := window(total, offset, count)
+	page := slices.Clone(s.open[lo:hi])
+	s.mu.RUnlock()
+
+	head := phpJSON(listHead{OpenTickets: total, URL: siteURL + "/tickets"})
+	return jsonResponse(http.StatusOK, withArray(head, "RecentTickets", page))
+}
+
+// withArray appends ,"key":[elements] to a rendered JSON object.
+func withArray(head []byte, key string, page []*entry) []byte {
+	size := len(head) + len(key) + 8
+	for _, e := range page {
+		size += len(e.listBytes()) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.Write(head[:len(head)-1])
+	buf.WriteString(`,"` + key + `":[`)
+	for i, e := range page {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(e.listBytes())
+	}
+	buf.WriteString("]}")
+	return buf.Bytes()
+}
+
+func (s *Server) ticketResponse(id int64) response {
+	s.mu.RLock()
+	e := s.tickets[id]
+	s.mu.RUnlock()
+	switch {
+	case e == nil || e.t.Deleted:
+		return jsonResponse(http.StatusNotFound, errorBody("Ticket ID "+strconv.FormatInt(id, 10)+" not found"))
+	case e.raw != nil:
+		return jsonResponse(http.StatusOK, e.raw)
+	}
+	return jsonResponse(http.StatusOK, renderSingle(&e.t))
+}
+
+// gameResponse follows the source: Ticket::forGame($game) restricted to
+// promoted (default) or unofficial (f=5) achievements, every state, ordered
+// by ReportedAt desc and paged with o/c. "OpenTickets" is that query's
+// count(), so it counts the game's tickets in every state, not only open
+// ones. "Tickets" is present only with d=1.
+func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, count int64) response {
+	s.mu.RLock()
+	g, ok := s.games[gameID]
+	var list []*entry
+	if ok {
+		for _, e := range s.byGame[gameID] {
+			if e.t.Promoted != unofficial {
+				list = append(list, e)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return jsonResponse(http.StatusNotFound, errorBody("Game ID "+strconv.FormatInt(gameID, 10)+" not found"))
+	}
+	head := phpJSON(gameHead{GameID: g.id, GameTitle: g.title, ConsoleName: g.console, OpenTickets: len(list),
+		URL: siteURL + "/game/" + strconv.FormatInt(g.id, 10) + "/tickets"})
+	if !details {
+		return jsonResponse(http.StatusOK, head)
+	}
+	if count < 0 {
+		return serverError()
+	}
+	slices.SortFunc(list, func(a, b *entry) int {
+		if before(a, b) {
+			return -1
+		}
+		return 1
+	})
+	lo, hi := window(len(list), offset, count)
+	return jsonResponse(http.StatusOK, withArray(head, "Tickets", list[lo:hi]))
+}
+
+// mostReportedResponse is gamesSortedByOpenTickets($count): open and request
+// tickets of promoted achievements grouped by game, most first (a count
+// below 1 means 20; there is no offset).
+func (s *Server) mostReportedResponse(count int64) response {
+	if count < 1 {
+		count = 20
+	}
+	s.mu.RLock()
+	byGame := map[int64]int{}
+	for _, e := range s.open {
+		if e.raw == nil {
+			byGame[e.t.GameID]++
+		}
+	}
+	out := make([]mostReportedGame, 0, len(byGame))
+	for id, n := range byGame {
+		g := s.games[id]
+		out = append(out, mostReportedGame{GameID: id, GameTitle: g.title, GameIcon: g.icon, Console: g.console, OpenTickets: n})
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b mostReportedGame) int {
+		if a.OpenTickets != b.OpenTickets {
+			return b.OpenTickets - a.OpenTickets
+		}
+		return int(a.GameID - b.GameID)
+	})
+	if int64(len(out)) > count {
+		out = out[:count]
+	}
+	return jsonResponse(http.StatusOK, phpJSON(mostReported{MostReportedGames: out, URL: siteURL + "/manage/most-reported-games"}))
+}
+
+// lastValue returns the last value of key, as PHP keeps the last of
+// repeated query parameters.
+func lastValue(q url.Values, key string) (string, bool) {
+	v, ok := q[key]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[len(v)-1], true
+}
+
+func firstOf(s string, _ bool) string { return s }
+
+// phpInt is PHP's (int) cast of a query string: leading whitespace, an
+// optional sign and digits (with an optional fraction or exponent, then
+// truncated); anything unparsable is 0 and overflow saturates.
+func phpInt(s string) int64 {
+	s = strings.TrimLeft(s, " \t\n\r\v\f")
+	end := 0
+	if end < len(s) && (s[end] == '+' || s[end] == '-') {
+		end++
+	}
+	digits := end
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	if end == digits {
+		return 0
+	}
+	intEnd := end
+	isFloat := false
+	if end < len(s) && s[end] == '.' {
+		end++
+		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			end++
+		}
+		isFloat = true
+	}
+	if end < len(s) && (s[end] == 'e' || s[end] == 'E') {
+		e := end + 1
+		if e < len(s) && (s[e] == '+' || s[e] == '-') {
+			e++
+		}
+		if e < len(s) && s[e] >= '0' && s[e] <= '9' {
+			for e < len(s) && s[e] >= '0' && s[e] <= '9' {
+				e++
+			}
+			end = e
+			isFloat = true
+		}
+	}
+	if isFloat {
+		f, err := strconv.ParseFloat(s[:end], 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f >= math.MaxInt64 || f <= math.MinInt64 {
+			return 0 // PHP 8 casts out-of-range floats unpredictably; 0 is safe
+		}
+		return int64(f)
+	}
+	n, err := strconv.ParseInt(s[:intEnd], 10, 64)
+	if err != nil {
+		if s[0] == '-' {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return n
+}
+
+// sleepCtx waits d, returning false if ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,402 @@
+package fakeapi
+
+import (
+	"encoding/json"
+	"math/rand"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+// Ticket is one ticket of the simulated world, with the values the API
+// serves. Times are UTC and kept to whole seconds (the site's resolution).
+type Ticket struct {
+	ID                    int64
+	AchievementID         int64
+	AchievementTitle      string
+	AchievementDesc       string
+	AchievementType       *string
+	Points                int
+	BadgeName             string
+	AchievementAuthor     string
+	AchievementAuthorULID string
+	GameID                int64
+	ConsoleName           string
+	GameTitle             string
+	GameIcon              string
+	ReportedAt            time.Time
+	ReportType            int
+	Hardcore              *int
+	ReportNotes           string
+	ReportedBy            string
+	ReportedByULID        string
+	ResolvedAt            *time.Time
+	ResolvedBy            *string
+	ResolvedByULID        *string
+	ReportState           int
+	// Promoted is false for a ticket on an unofficial achievement: it is
+	// never in the open list and only g=..&f=5 lists it.
+	Promoted bool
+	// Deleted tickets (soft-deleted on the site) 404 in every mode.
+	Deleted bool
+}
+
+func (t Ticket) clone() Ticket {
+	t.AchievementType = cloneStr(t.AchievementType)
+	t.ResolvedBy = cloneStr(t.ResolvedBy)
+	t.ResolvedByULID = cloneStr(t.ResolvedByULID)
+	if t.Hardcore != nil {
+		t.Hardcore = intPtr(*t.Hardcore)
+	}
+	if t.ResolvedAt != nil {
+		r := *t.ResolvedAt
+		t.ResolvedAt = &r
+	}
+	return t
+}
+
+// normalize makes a caller's ticket look like a stored one: UTC, seconds.
+func (t Ticket) normalize() Ticket {
+	t = t.clone()
+	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
+	if t.ResolvedAt != nil {
+		r := t.ResolvedAt.UTC().Truncate(time.Second)
+		t.ResolvedAt = &r
+	}
+	return t
+}
+
+// entry is the stored form of a ticket. Its ticket and raw bytes never change
+// after creation (a change replaces the entry), so request handlers can keep
+// using entries after releasing the lock; only elem (a render cache) and
+// inOpen (guarded by Server.mu) are written later.
+type entry struct {
+	t      Ticket
+	raw    json.RawMessage // non-nil for PutRaw entries
+	at     int64           // ReportedAt in Unix seconds: the list sort key
+	inOpen bool
+	elem   atomic.Pointer[[]byte]
+}
+
+func newEntry(t Ticket) *entry {
+	return &entry{t: t, at: t.ReportedAt.Unix()}
+}
+
+// listBytes is the entry's element in RecentTickets / Tickets, rendered once.
+func (e *entry) listBytes() []byte {
+	if e.raw != nil {
+		return e.raw
+	}
+	if p := e.elem.Load(); p != nil {
+		return *p
+	}
+	b := renderListItem(&e.t)
+	e.elem.Store(&b)
+	return b
+}
+
+// before reports whether a is served ahead of b: ReportedAt desc, ID desc.
+func before(a, b *entry) bool {
+	if a.at != b.at {
+		return a.at > b.at
+	}
+	return a.t.ID > b.t.ID
+}
+
+func (e *entry) belongsInOpen() bool {
+	if e.raw != nil {
+		return true
+	}
+	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState)
+}
+
+// The methods below keep the indexes in step; callers hold s.mu for writing.
+
+func (s *Server) openInsert(e *entry) {
+	i := sort.Search(len(s.open), func(i int) bool { return before(e, s.open[i]) })
+	s.open = slices.Insert(s.open, i, e)
+	e.inOpen = true
+}
+
+func (s *Server) openRemove(e *entry) {
+	i := sort.Search(len(s.open), func(i int) bool { return !before(s.open[i], e) })
+	if i < len(s.open) && s.open[i] == e {
+		s.open = slices.Delete(s.open, i, i+1)
+	}
+	e.inOpen = false
+}
+
+func (s *Server) index(e *entry, bulk bool) {
+	if e.belongsInOpen() {
+		if bulk {
+			s.open = append(s.open, e)
+			e.inOpen = true
+		} else {
+			s.openInsert(e)
+		}
+	}
+	if e.raw == nil && !e.t.Deleted {
+		m := s.byGame[e.t.GameID]
+		if m == nil {
+			m = map[int64]*entry{}
+			s.byGame[e.t.GameID] = m
+		}
+		m[e.t.ID] = e
+	}
+}
+
+func (s *Server) unindex(e *entry) {
+	if e.inOpen {
+		s.openRemove(e)
+	}
+	if m := s.byGame[e.t.GameID]; m != nil && m[e.t.ID] == e {
+		delete(m, e.t.ID)
+	}
+}
+
+func (s *Server) putLocked(t Ticket, bulk bool) {
+	if old := s.tickets[t.ID]; old != nil {
+		s.unindex(old)
+	} else {
+		s.ids = append(s.ids, t.ID)
+	}
+	e := newEntry(t)
+	s.tickets[t.ID] = e
+	s.index(e, bulk)
+	s.maxID = max(s.maxID, t.ID)
+	s.clock = max(s.clock, e.at)
+	if t.ResolvedAt != nil {
+		s.clock = max(s.clock, t.ResolvedAt.Unix())
+	}
+	if _, ok := s.games[t.GameID]; !ok || !bulk {
+		s.games[t.GameID] = gameInfo{id: t.GameID, title: t.GameTitle, console: t.ConsoleName, icon: t.GameIcon}
+	}
+}
+
+// tick advances the simulated clock by 1..maxStep seconds and returns it.
+func (s *Server) tick(rng *rand.Rand, maxStep int) time.Time {
+	s.clock += 1 + int64(rng.Intn(maxStep))
+	return time.Unix(s.clock, 0).UTC()
+}
+
+// Put inserts t, or replaces the ticket (or raw object) with its ID.
+func (s *Server) Put(t Ticket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putLocked(t.normalize(), false)
+}
+
+// Get returns the ticket with that ID, also when it is deleted (Deleted is
+// then true). Objects stored with PutRaw are not tickets: ok is false.
+func (s *Server) Get(id int64) (Ticket, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := s.tickets[id]
+	if e == nil || e.raw != nil {
+		return Ticket{}, false
+	}
+	return e.t.clone(), true
+}
+
+// All returns every ticket (deleted ones included, PutRaw objects not),
+// by ID ascending.
+func (s *Server) All() []Ticket {
+	s.mu.RLock()
+	out := make([]Ticket, 0, len(s.tickets))
+	for _, e := range s.tickets {
+		if e.raw == nil {
+			out = append(out, e.t.clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Ticket) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Open returns the open list in served order. A PutRaw object appears as a
+// Ticket holding only its ID and ReportedAt, so len(Open()) is the served
+// OpenTickets.
+func (s *Server) Open() []Ticket {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Ticket, len(s.open))
+	for i, e := range s.open {
+		if e.raw != nil {
+			out[i] = Ticket{ID: e.t.ID, ReportedAt: e.t.ReportedAt}
+		} else {
+			out[i] = e.t.clone()
+		}
+	}
+	return out
+}
+
+// AddTickets adds n new open (or request) tickets on promoted achievements,
+// each reported later than anything in the world, with IDs above the
+// current maximum, and returns their IDs.
+func (s *Server) AddTickets(n int) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, n)
+	for range n {
+		ids = append(ids, s.addTicketLocked(s.rng, true))
+	}
+	return ids
+}
+
+func (s *Server) addTicketLocked(rng *rand.Rand, promotedOnly bool) int64 {
+	id := s.maxID + 1 + int64(rng.Intn(2))
+	at := s.tick(rng, 300)
+	var t Ticket
+	for tries := 0; ; tries++ {
+		t = s.cat.newTicket(rng, id, at, true, at)
+		if t.Promoted || !promotedOnly || tries > 20 {
+			break
+		}
+	}
+	t.Promoted = t.Promoted || promotedOnly
+	s.putLocked(t, false)
+	return id
+}
+
+// SetState moves a ticket to state as a user named by would (an empty by
+// acts as the server's Username). As RAWeb's ChangeTicketStateAction does,
+// moving to Resolved (2) or Closed (0) stamps ResolvedAt (simulated clock)
+// and ResolvedBy/ResolvedByULID; leaving those states for any other clears
+// them; other moves (e.g. Open -> Quarantined) leave them alone. Unknown or
+// deleted IDs are ignored.
+func (s *Server) SetState(id int64, state int, by string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setStateLocked(s.rng, id, state, by)
+}
+
+func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) bool {
+	e := s.tickets[id]
+	if e == nil || e.raw != nil || e.t.Deleted {
+		return false
+	}
+	if by == "" {
+		by = s.opts.Username
+	}
+	t := e.t.clone()
+	wasResolved := isResolvedState(t.ReportState)
+	t.ReportState = state
+	switch {
+	case isResolvedState(state):
+		now := s.tick(rng, 120)
+		ulid := ULIDFor(by)
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &now, &by, &ulid
+	case wasResolved:
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = nil, nil, nil
+	}
+	s.putLocked(t, false)
+	return true
+}
+
+// Delete soft-deletes a ticket (it 404s everywhere but Get still returns it,
+// with Deleted set) or removes a PutRaw object.
+func (s *Server) Delete(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.tickets[id]
+	switch {
+	case e == nil:
+	case e.raw != nil:
+		s.unindex(e)
+		delete(s.tickets, id)
+	default:
+		t := e.t.clone()
+		t.Deleted = true
+		s.putLocked(t, false)
+	}
+}
+
+// PutRaw stores raw, verbatim and unchecked, as the open-list element with
+// that ID at the position its reportedAt gives it (served in the open list
+// and by i=). It replaces any ticket with that ID; Put or Delete of the ID
+// replaces or removes it.
+func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.tickets[id]; old != nil {
+		s.unindex(old)
+	} else {
+		s.ids = append(s.ids, id)
+	}
+	e := &entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}
+	e.at = e.t.ReportedAt.Unix()
+	s.tickets[id] = e
+	s.index(e, false)
+	s.maxID = max(s.maxID, id)
+	s.clock = max(s.clock, e.at)
+}
+
+// Churn applies n random events, drawing every choice from rng, so the same
+// world and rng give the same result: new tickets (35%), resolutions (25%),
+// closes (15%), quarantines (5%), reassignments to the reporter (5%) and
+// reopens of closed-out tickets (15%).
+func (s *Server) Churn(rng *rand.Rand, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		x := rng.Float64()
+		if x < 0.35 {
+			s.addTicketLocked(rng, false)
+			continue
+		}
+		if x >= 0.85 {
+			if id, ok := s.randomClosedOut(rng); ok {
+				s.setStateLocked(rng, id, StateOpen, s.cat.randomDev(rng))
+			}
+			continue
+		}
+		id, ok := s.randomOpen(rng)
+		if !ok {
+			continue
+		}
+		state := StateResolved
+		switch {
+		case x >= 0.80:
+			state = StateRequest
+		case x >= 0.75:
+			state = StateQuarantined
+		case x >= 0.60:
+			state = StateClosed
+		}
+		s.setStateLocked(rng, id, state, s.cat.randomDev(rng))
+	}
+}
+
+func (s *Server) randomOpen(rng *rand.Rand) (int64, bool) {
+	for range 8 {
+		if len(s.open) == 0 {
+			return 0, false
+		}
+		if e := s.open[rng.Intn(len(s.open))]; e.raw == nil {
+			return e.t.ID, true
+		}
+	}
+	return 0, false
+}
+
+func (s *Server) randomClosedOut(rng *rand.Rand) (int64, bool) {
+	for range 8 {
+		if len(s.ids) == 0 {
+			return 0, false
+		}
+		e := s.tickets[s.ids[rng.Intn(len(s.ids))]]
+		if e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState) {
+			return e.t.ID, true
+		}
+	}
+	return 0, false
+}
