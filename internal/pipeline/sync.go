@@ -246,21 +246,23 @@ func (b *batcher) take() load.Batch {
 // merger runs the load stage in its own goroutine, so that fetching and
 // transforming the next pages overlaps with the merge of the last batch.
 type merger struct {
-	r   *runner
-	in  chan load.Batch
-	g   *errgroup.Group
-	ctx context.Context
+	r      *runner
+	in     chan load.Batch
+	closed bool
+	g      *errgroup.Group
+	ctx    context.Context
 }
 
 func startMerger(ctx context.Context, r *runner) *merger {
 	g, gctx := errgroup.WithContext(ctx)
-	m := &merger{r: r, in: make(chan load.Batch, 1), g: g, ctx: gctx}
+	in := make(chan load.Batch, 1)
+	m := &merger{r: r, in: in, g: g, ctx: gctx}
 	g.Go(func() error {
-		for b := range m.in {
+		for b := range in {
 			c, err := r.cfg.Store.Merge(gctx, r.runID, b)
 			if err != nil {
 				// Drain so the producer never blocks on a dead consumer.
-				for range m.in {
+				for range in {
 				}
 				return err
 			}
@@ -282,11 +284,11 @@ func (m *merger) send(b load.Batch) error {
 	}
 }
 
-// wait closes the input and returns the merger's error.
+// wait closes the input (once) and returns the merger's error.
 func (m *merger) wait() error {
-	if m.in != nil {
+	if !m.closed {
 		close(m.in)
-		m.in = nil
+		m.closed = true
 	}
 	return m.g.Wait()
 }
