@@ -22,6 +22,9 @@ var (
 	// page limit was reached or the list churned more than the reread budget
 	// allows. The pages yielded before it are still valid.
 	ErrScanIncomplete = errors.New("ra api: scan incomplete")
+	// ErrPageLimit is wrapped (with ErrScanIncomplete) when a scan stops at
+	// ScanOptions.MaxPages, the limit the caller asked for.
+	ErrPageLimit = errors.New("page limit reached")
 	// ErrMalformedBody means a 2xx response whose body was not the expected
 	// JSON (an HTML error page, truncated JSON, the wrong top-level shape).
 	// It is retried; it surfaces only when the retry budget is spent.

@@ -197,7 +197,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 		stride := opts.PageSize - opts.Overlap
 		for {
 			if opts.MaxPages > 0 && pages >= opts.MaxPages {
-				yield(nil, fmt.Errorf("%w: page limit %d reached at offset %d", ErrScanIncomplete, opts.MaxPages, offset))
+				yield(nil, fmt.Errorf("%w: %w (%d) at offset %d", ErrScanIncomplete, ErrPageLimit, opts.MaxPages, offset))
 				return
 			}
 			p, err := fetch(ctx, offset, opts.PageSize)

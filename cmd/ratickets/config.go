@@ -133,7 +133,7 @@ func addCommon(o *options) *common {
 // apiOpts holds the options of commands that talk to the RA API.
 type apiOpts struct {
 	baseURL, username, apiKey, apiKeyFile, rps, maxRetries, timeout *option
-	allowUnlimited                                                   *bool
+	allowUnlimited                                                  *bool
 }
 
 func addAPI(o *options) *apiOpts {

@@ -116,6 +116,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	o := newFlagSet("sync", syncSynopsis, stderr)
 	jf := addJobFlags(o)
 	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
+	maxPages := o.fs.Int("max-pages", 0, "stop the scan after this many page requests (0 = no limit); a partial scan reconciles nothing")
 	if code, ok := parseFlags(o, args, getenv); !ok {
 		return code
 	}
@@ -126,6 +127,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	defer env.close()
 	cfg := env.pipelineConfig()
 	cfg.BatchSize = *batch
+	cfg.Scan.MaxPages = *maxPages
 	sum, err := pipeline.Sync(ctx, cfg)
 	if sum.Status == pipeline.StatusSkipped {
 		fmt.Fprintln(stdout, "another ratickets run holds the lock; nothing done")

@@ -348,3 +348,31 @@ func TestSyncMissesNothingOpenForTheWholeScan(t *testing.T) {
 	e.sync(t)
 	assertTruth(t, e)
 }
+
+// TestPageLimitReconcilesNothing: a scan stopped by --max-pages stores what
+// it read but marks nothing resolved, and takes no snapshot.
+func TestPageLimitReconcilesNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t, fakeapi.Options{Seed: 13, Tickets: 800})
+	e.sync(t)
+	open := e.fake.Open()
+	e.fake.SetState(open[len(open)-1].ID, 2, "fixer") // the oldest: beyond the limit
+	e.fake.AddTickets(3)
+	e.cfg.Scan.MaxPages = 2
+	sum, err := pipeline.Sync(context.Background(), e.cfg)
+	if err != nil || sum.Status != load.StatusSucceeded {
+		t.Fatalf("limited sync: %q %v", sum.Status, err)
+	}
+	if sum.ScanComplete || sum.Reconciled != 0 || sum.Counts.Inserted != 3 {
+		t.Fatalf("limited sync summary %+v", sum)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM tickets WHERE report_state = 'resolved'`); n != 0 {
+		t.Errorf("%d tickets marked resolved by a partial scan", n)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM open_ticket_snapshots WHERE run_id = $1`, sum.RunID); n != 0 {
+		t.Error("a partial scan took a snapshot")
+	}
+	e.cfg.Scan.MaxPages = 0
+	e.sync(t)
+	assertTruth(t, e)
+}

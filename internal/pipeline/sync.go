@@ -299,7 +299,13 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	m := startMerger(ctx, r)
 	b := &batcher{r: r, size: r.cfg.batchSize(), listed: true}
 	b.cur.Tickets = make([]transform.Ticket, 0, b.size)
-	scanErr := func() error {
+	scanErr := func() (scanErr error) {
+		// What was read before a failed page is still true: store it.
+		defer func() {
+			if b.n() > 0 && m.ctx.Err() == nil {
+				scanErr = errors.Join(scanErr, m.send(b.take()))
+			}
+		}()
 		for page, err := range r.cfg.Client.ScanOpen(m.ctx, r.cfg.Scan) {
 			if err != nil {
 				return err
@@ -319,12 +325,15 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 				}
 			}
 		}
-		if b.n() > 0 {
-			return m.send(b.take())
-		}
 		return nil
 	}()
 	mergeErr := m.wait()
+	if mergeErr == nil && errors.Is(scanErr, extract.ErrPageLimit) {
+		// The page limit the user asked for: what was read is stored, but a
+		// partial scan proves nothing about the tickets it did not reach.
+		r.log.Warn().Int("max_pages", r.cfg.Scan.MaxPages).Msg("page limit reached: scan incomplete, nothing reconciled")
+		return false, nil
+	}
 	if err := errors.Join(mergeErr, scanErr); err != nil {
 		return false, err
 	}
