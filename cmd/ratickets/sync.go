@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ratickets/ratickets/extract"
+	"github.com/ratickets/ratickets/internal/metrics"
 	"github.com/ratickets/ratickets/internal/pipeline"
 	"github.com/ratickets/ratickets/internal/redact"
 	"github.com/ratickets/ratickets/load"
@@ -30,6 +31,9 @@ type jobFlags struct {
 	common    *common
 	api       *apiOpts
 	noMigrate *bool
+	// onAttempt, when set before setup, observes every HTTP attempt of the
+	// client (metrics).
+	onAttempt func(extract.Attempt)
 }
 
 func addJobFlags(o *options) *jobFlags {
@@ -69,6 +73,7 @@ func (f *jobFlags) setup(ctx context.Context, getenv func(string) string, stderr
 	if err != nil {
 		return &jobEnv{red: red}, err
 	}
+	ccfg.OnAttempt = f.onAttempt
 	client, err := extract.New(ccfg)
 	if err != nil {
 		return &jobEnv{red: red}, usageErr("%v", err)
@@ -117,6 +122,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	jf := addJobFlags(o)
 	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
 	maxPages := o.fs.Int("max-pages", 0, "stop the scan after this many page requests (0 = no limit); a partial scan reconciles nothing")
+	export := addMetricsExport(o)
+	m := metrics.New()
+	jf.onAttempt = m.OnAttempt
 	if code, ok := parseFlags(o, args, getenv); !ok {
 		return code
 	}
@@ -128,7 +136,10 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	cfg := env.pipelineConfig()
 	cfg.BatchSize = *batch
 	cfg.Scan.MaxPages = *maxPages
+	export.seed(ctx, env, m)
 	sum, err := pipeline.Sync(ctx, cfg)
+	m.ObserveRun(sum)
+	export.write(ctx, env, m)
 	if sum.Status == pipeline.StatusSkipped {
 		fmt.Fprintln(stdout, "another ratickets run holds the lock; nothing done")
 		return exitOK

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ratickets/ratickets/internal/metrics"
+	"github.com/ratickets/ratickets/internal/pipeline"
+	"github.com/ratickets/ratickets/load"
+)
+
+func init() { extraCommands["serve"] = runServe }
+
+const serveSynopsis = `serve [flags]
+
+Runs sync now and then every --interval (plus a random --jitter), never two
+at once (a run that finds another process holding the lock is skipped),
+waiting up to 4 intervals after consecutive failures. Serves /metrics
+(Prometheus), /healthz (the process is alive) and /readyz (the database
+answers, the schema is current and a run ended within 3 intervals) on
+--listen. On SIGTERM or SIGINT the run in flight is cancelled (its open
+batch rolls back and the run is recorded as cancelled) and it exits 0.`
+
+// Scheduling constants.
+const (
+	maxBackoffShift = 2 // consecutive failures double the wait up to 1<<2 = 4 intervals
+	staleIntervals  = 3 // /readyz fails when no run ended for this many intervals
+	readyTimeout    = 3 * time.Second
+	shutdownTimeout = 10 * time.Second
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o := newFlagSet("serve", serveSynopsis, stderr)
+	jf := addJobFlags(o)
+	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
+	intervalOpt := o.str("interval", "RATICKETS_INTERVAL", "15m", "time from the start of one sync to the start of the next")
+	jitterOpt := o.str("jitter", "RATICKETS_JITTER", "", "add up to this much random delay to each wait, so that installations do not call the API in step; empty = 10% of --interval")
+	listen := o.str("listen", "RATICKETS_LISTEN", "127.0.0.1:9464", "address for /metrics, /healthz and /readyz")
+	m := metrics.New()
+	jf.onAttempt = m.OnAttempt
+	if code, ok := parseFlags(o, args, getenv); !ok {
+		return code
+	}
+	interval, jitter, err := scheduleFlags(intervalOpt, jitterOpt)
+	if err != nil {
+		return exitCode(err, stderr, nil)
+	}
+	env, err := jf.setup(ctx, getenv, stderr)
+	if err != nil {
+		return exitCode(err, stderr, envRedactor(env))
+	}
+	defer env.close()
+	log := env.log.With().Str("stage", "serve").Logger()
+
+	migrator, err := load.NewMigrator(env.store.Pool(), env.log)
+	if err != nil {
+		return exitCode(err, stderr, env.red)
+	}
+	defer migrator.Close()
+	seedLastSuccess(ctx, env, m)
+
+	ln, err := net.Listen("tcp", listen.val)
+	if err != nil {
+		return exitCode(fmt.Errorf("--listen: %w", err), stderr, env.red)
+	}
+	cfg := env.pipelineConfig()
+	cfg.BatchSize = *batch
+	s := &scheduler{
+		cfg: cfg, m: m, log: log, interval: interval, jitter: jitter,
+		store: env.store, versions: migrator.Versions, redact: env.red.String,
+		now: time.Now, lastEnd: time.Now(),
+	}
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	fmt.Fprintf(stdout, "serving on http://%s\n", addr)
+	log.Info().Str("listen", addr).Dur("interval", interval).Dur("jitter", jitter).Msg("serving; the first sync starts now")
+
+	loopErr := s.loop(ctx, serveErr)
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("HTTP server did not shut down cleanly")
+	}
+	if loopErr != nil {
+		return exitCode(loopErr, stderr, env.red)
+	}
+	log.Info().Msg("stopped")
+	return exitOK
+}
+
+// scheduleFlags validates --interval and --jitter.
+func scheduleFlags(intervalOpt, jitterOpt *option) (interval, jitter time.Duration, err error) {
+	interval, err = intervalOpt.Duration()
+	if err != nil {
+		return 0, 0, err
+	}
+	if interval <= 0 {
+		return 0, 0, usageErr("--interval must be more than 0")
+	}
+	if strings.TrimSpace(jitterOpt.val) == "" {
+		return interval, interval / 10, nil
+	}
+	jitter, err = jitterOpt.Duration()
+	if err != nil {
+		return 0, 0, err
+	}
+	if jitter < 0 {
+		return 0, 0, usageErr("--jitter must not be negative")
+	}
+	return interval, jitter, nil
+}
+
+// nextWait is how long to wait after a run that took elapsed, before the
+// next one starts: the interval (doubled per consecutive failure, up to 4
+// intervals) counted from the start of the run, plus a random jitter. A run
+// that overran starts the next one after the jitter alone.
+func nextWait(interval, jitter time.Duration, failures int, elapsed time.Duration, randN func(time.Duration) time.Duration) time.Duration {
+	wait := interval<<min(max(failures, 0), maxBackoffShift) - elapsed
+	wait = max(wait, 0)
+	if jitter > 0 {
+		wait += randN(jitter)
+	}
+	return wait
+}
+
+// scheduler runs sync in a loop and answers the health endpoints.
+type scheduler struct {
+	cfg              pipeline.Config
+	m                *metrics.Metrics
+	log              zerolog.Logger
+	interval, jitter time.Duration
+	store            *load.Store
+	versions         func(context.Context) (current, latest int64, err error)
+	redact           func(string) string
+	now              func() time.Time
+
+	mu       sync.Mutex
+	lastEnd  time.Time // when the last run ended; the process start before the first
+	failures int       // consecutive failed runs
+}
+
+// loop runs sync until ctx ends (then it returns nil: a requested shutdown
+// is a success) or the HTTP server fails.
+func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
+	for {
+		start := s.now()
+		sum, err := pipeline.Sync(ctx, s.cfg)
+		// The Summary of every outcome is observed here, not through
+		// Config.Observer, which is not called for skipped runs nor for runs
+		// that failed before they were recorded (database down).
+		s.m.ObserveRun(sum)
+		if ctx.Err() != nil {
+			ev := s.log.Info().Str("status", sum.Status)
+			if sum.RunID != 0 {
+				ev = ev.Int64("run_id", sum.RunID)
+			}
+			ev.Msg("shutting down")
+			return nil
+		}
+		s.mu.Lock()
+		s.lastEnd = s.now()
+		switch {
+		case err != nil:
+			s.failures++
+		case sum.Status != pipeline.StatusSkipped:
+			s.failures = 0
+		}
+		failures := s.failures
+		s.mu.Unlock()
+
+		wait := nextWait(s.interval, s.jitter, failures, s.now().Sub(start), rand.N[time.Duration])
+		ev := s.log.Info()
+		if err != nil {
+			ev = s.log.Warn().Str("error", s.redact(err.Error()))
+		}
+		if sum.RunID != 0 {
+			ev = ev.Int64("run_id", sum.RunID)
+		}
+		ev.Str("status", sum.Status).Int("consecutive_failures", failures).Dur("wait", wait).
+			Time("next_run_at", s.now().Add(wait)).Msg("next sync scheduled")
+
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			s.log.Info().Msg("shutting down")
+			return nil
+		case err := <-serveErr:
+			timer.Stop()
+			return fmt.Errorf("HTTP server: %w", err)
+		case <-timer.C:
+		}
+	}
+}
+
+func (s *scheduler) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return mux
+}
+
+// readyz answers 200 when every check passes and 503 otherwise, with one
+// line per check either way.
+func (s *scheduler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	lines, ok := s.readiness(ctx)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready")
+	} else {
+		fmt.Fprintln(w, "ready")
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
+	ok = true
+	fail := func(format string, args ...any) {
+		ok = false
+		lines = append(lines, "FAIL "+s.redact(fmt.Sprintf(format, args...)))
+	}
+	if err := s.store.Pool().Ping(ctx); err != nil {
+		fail("database: %v", err)
+	} else {
+		lines = append(lines, "ok   database: reachable")
+		switch cur, latest, err := s.versions(ctx); {
+		case err != nil:
+			fail("schema: %v", err)
+		case cur != latest:
+			fail("schema: at version %d, this binary expects %d (run `ratickets migrate up`)", cur, latest)
+		default:
+			lines = append(lines, fmt.Sprintf("ok   schema: version %d", cur))
+		}
+	}
+	s.mu.Lock()
+	age := s.now().Sub(s.lastEnd)
+	s.mu.Unlock()
+	if limit := staleIntervals * s.interval; age > limit {
+		fail("runs: none ended in the last %s (%d intervals)", age.Round(time.Second), staleIntervals)
+	} else {
+		lines = append(lines, fmt.Sprintf("ok   runs: last ended %s ago", age.Round(time.Second)))
+	}
+	return lines, ok
+}
+
+// seedLastSuccess sets ratickets_last_success_timestamp_seconds from the
+// database, so that a restarted serve or a one-shot sync whose run fails
+// still reports the real age of the data.
+func seedLastSuccess(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
+	var last *time.Time
+	err := env.store.Pool().QueryRow(ctx,
+		`SELECT max(finished_at) FROM sync_runs WHERE kind = 'sync' AND status = 'succeeded'`).Scan(&last)
+	if err != nil {
+		env.log.Warn().Str("error", env.red.String(err.Error())).Msg("could not read the last successful sync from the database")
+		return
+	}
+	if last != nil {
+		m.SetLastSuccess(*last)
+	}
+}
+
+// metricsExport is sync's --metrics-file and --pushgateway: where a one-shot
+// run under cron leaves its metrics.
+type metricsExport struct {
+	file, pushgateway *option
+}
+
+// pushJob is the Pushgateway job name.
+const pushJob = "ratickets"
+
+func addMetricsExport(o *options) *metricsExport {
+	return &metricsExport{
+		file: o.str("metrics-file", "RATICKETS_METRICS_FILE", "",
+			"write the run's metrics to this file in node_exporter's textfile-collector format (name it *.prom; written to a temporary file, then renamed)"),
+		pushgateway: o.str("pushgateway", "RATICKETS_PUSHGATEWAY", "",
+			"push the run's metrics to this Prometheus Pushgateway URL, job \""+pushJob+"\""),
+	}
+}
+
+func (e *metricsExport) enabled() bool { return e.file.val != "" || e.pushgateway.val != "" }
+
+// seed prepares the metrics before the run (see seedLastSuccess).
+func (e *metricsExport) seed(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
+	if e.enabled() {
+		seedLastSuccess(ctx, env, m)
+	}
+}
+
+// write exports the metrics after the run. A failure is logged, not
+// returned: the run's exit status says how the sync went, and a metrics file
+// that stops changing shows in ratickets_last_success_timestamp_seconds.
+func (e *metricsExport) write(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
+	if e.file.val != "" {
+		if err := m.WriteTextfile(e.file.val); err != nil {
+			env.log.Error().Str("error", env.red.String(err.Error())).Msg("could not write the metrics file")
+		}
+	}
+	if e.pushgateway.val != "" {
+		// The run may have been cancelled: still push what it did.
+		if err := m.Push(context.WithoutCancel(ctx), e.pushgateway.val, pushJob); err != nil {
+			env.log.Error().Str("error", env.red.String(err.Error())).Msg("could not push the metrics")
+		}
+	}
+}
