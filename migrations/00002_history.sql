@@ -54,7 +54,11 @@ RETURNS TABLE (
     valid_from        timestamptz,
     valid_to          timestamptz
 )
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- Resolve the tables in the schema the migration ran in, whatever the
+-- caller's search_path (a dashboard's read-only role, say).
+SET search_path FROM CURRENT
+AS $$
     SELECT h.ticket_id, h.report_state, h.report_state_code, h.resolved_at,
            h.resolved_by, h.vanished_at, h.valid_from, h.valid_to
     FROM ticket_history h
