@@ -29,7 +29,6 @@ CREATE TABLE ticket_history (
     CONSTRAINT ticket_history_one_current EXCLUDE USING btree (ticket_id WITH =)
         WHERE (valid_to IS NULL) DEFERRABLE INITIALLY DEFERRED
 );
-CREATE INDEX ticket_history_ticket_idx ON ticket_history (ticket_id, valid_from);
 CREATE INDEX ticket_history_valid_from_idx ON ticket_history (valid_from);
 
 -- The backlog time series: one row per successful sync run.

@@ -1,0 +1,279 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dayRow is one row of analytics.backlog_daily.
+type dayRow struct {
+	Day                      time.Time
+	Open, Request            int64
+	Opened, Resolved, Closed int64
+	APIOpen                  *int32
+}
+
+// countRow is a label with a count, for the horizontal bar charts.
+type countRow struct {
+	Label string
+	N     int64
+}
+
+type openTicket struct {
+	ID            int64
+	State         string
+	ReportedAt    time.Time
+	AgeDays       float64
+	Game, Console string
+	Achievement   string
+	Author        string
+}
+
+type emulatorRow struct {
+	Emulator, Core string
+	Total, Backlog int64
+	DidNotTrigger  float64 // share 0-1
+}
+
+type developerRow struct {
+	Author               string
+	OpenNow              int64
+	Resolved30, Closed30 int64
+	MedianAgeDays        *float64
+}
+
+type reopenedRow struct {
+	ID           int64
+	Count        int64
+	LastReopened time.Time
+	State        string
+	Game         string
+	Achievement  string
+}
+
+// data is everything the page shows, read in one snapshot.
+type data struct {
+	Days          []dayRow
+	ResBuckets    []int64 // counts per resolutionBuckets entry
+	ResCount      int64
+	ResMedian     *float64
+	ResP90        *float64
+	TopGames      []countRow
+	TopConsoles   []countRow
+	Emulators     []countRow // by emulator (all cores), total tickets
+	EmuBacklog    []int64    // parallel to Emulators: open or request now
+	EmulatorTable []emulatorRow
+	Oldest        []openTicket
+	Developers    []developerRow
+	Reopened      []reopenedRow
+	ReopenedTotal int64
+
+	OpenNow, RequestNow int64
+	TotalTickets        int64
+	ResolvedLast30      int64
+	LastSync            *time.Time
+}
+
+// resolutionBuckets are the upper bounds, in hours, of the time-to-resolution
+// histogram's bins (the last bin is open-ended). The bins grow roughly
+// geometrically because resolution times span minutes to years.
+var resolutionBuckets = []struct {
+	upper float64
+	label string
+}{
+	{1, "<1 h"}, {6, "1–6 h"}, {24, "6–24 h"}, {72, "1–3 d"}, {168, "3–7 d"},
+	{336, "1–2 wk"}, {720, "2–4 wk"}, {2160, "1–3 mo"}, {4320, "3–6 mo"},
+	{8760, "6–12 mo"}, {17520, "1–2 y"}, {0, ">2 y"},
+}
+
+const (
+	topN         = 15
+	oldestN      = 20
+	developersN  = 15
+	reopenedN    = 10
+	emulatorRows = 20
+)
+
+// load reads the page's data in one read-only, repeatable-read transaction,
+// so that every figure describes the same moment.
+func load(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
+	d := &data{}
+	sinceDay := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
+	nowDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"backlog_daily", func() error {
+			rows, err := tx.Query(ctx, `SELECT day, open, request, opened, resolved, closed, api_open_tickets
+				FROM analytics.backlog_daily WHERE day >= $1 AND day <= $2 ORDER BY day`, sinceDay, nowDay)
+			if err != nil {
+				return err
+			}
+			d.Days, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
+				var x dayRow
+				err := r.Scan(&x.Day, &x.Open, &x.Request, &x.Opened, &x.Resolved, &x.Closed, &x.APIOpen)
+				return x, err
+			})
+			return err
+		}},
+		{"resolution_times", func() error {
+			bounds := make([]float64, 0, len(resolutionBuckets)-1)
+			for _, b := range resolutionBuckets[:len(resolutionBuckets)-1] {
+				bounds = append(bounds, b.upper)
+			}
+			d.ResBuckets = make([]int64, len(resolutionBuckets))
+			rows, err := tx.Query(ctx, `SELECT width_bucket(hours_to_resolution, $2::float8[]), count(*)
+				FROM analytics.resolution_times WHERE resolved_at >= $1 AND resolved_at <= $3 GROUP BY 1`,
+				since, bounds, now)
+			if err != nil {
+				return err
+			}
+			var b int
+			var n int64
+			_, err = pgx.ForEachRow(rows, []any{&b, &n}, func() error {
+				if b >= 0 && b < len(d.ResBuckets) {
+					d.ResBuckets[b] += n
+				}
+				d.ResCount += n
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_resolution),
+				percentile_cont(0.9) WITHIN GROUP (ORDER BY hours_to_resolution)
+				FROM analytics.resolution_times WHERE resolved_at >= $1 AND resolved_at <= $2`,
+				since, now).Scan(&d.ResMedian, &d.ResP90)
+		}},
+		// The top lists read analytics.open_tickets (the backlog's partial
+		// index) rather than by_game/by_console, which aggregate every
+		// ticket ever seen.
+		{"top games", func() error {
+			var err error
+			d.TopGames, err = counts(ctx, tx, `SELECT coalesce((array_agg(game_title ORDER BY reported_at DESC, ticket_id DESC))[1],
+				       'game ' || game_id::text, '(no game)')
+				|| coalesce(' (' || (array_agg(console_name ORDER BY reported_at DESC, ticket_id DESC))[1] || ')', ''),
+				count(*)
+				FROM analytics.open_tickets GROUP BY game_id ORDER BY 2 DESC, 1 LIMIT $1`, topN)
+			return err
+		}},
+		{"top consoles", func() error {
+			var err error
+			d.TopConsoles, err = counts(ctx, tx, `SELECT coalesce(console_name, '(no console)'), count(*)
+				FROM analytics.open_tickets GROUP BY console_name ORDER BY 2 DESC, 1 LIMIT $1`, topN)
+			return err
+		}},
+		{"by_emulator", func() error {
+			rows, err := tx.Query(ctx, `SELECT coalesce(emulator, '(not stated)'), sum(total)::bigint,
+				sum(open_now + request_now)::bigint
+				FROM analytics.by_emulator GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, topN)
+			if err != nil {
+				return err
+			}
+			var label string
+			var total, backlog int64
+			if _, err := pgx.ForEachRow(rows, []any{&label, &total, &backlog}, func() error {
+				d.Emulators = append(d.Emulators, countRow{label, total})
+				d.EmuBacklog = append(d.EmuBacklog, backlog)
+				return nil
+			}); err != nil {
+				return err
+			}
+			rows, err = tx.Query(ctx, `SELECT coalesce(emulator, '(not stated)'), coalesce(emulator_core, ''),
+				total, open_now + request_now, did_not_trigger_share::float8
+				FROM analytics.by_emulator ORDER BY total DESC, 1, 2 LIMIT $1`, emulatorRows)
+			if err != nil {
+				return err
+			}
+			d.EmulatorTable, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (emulatorRow, error) {
+				var x emulatorRow
+				err := r.Scan(&x.Emulator, &x.Core, &x.Total, &x.Backlog, &x.DidNotTrigger)
+				return x, err
+			})
+			return err
+		}},
+		{"open_tickets", func() error {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE report_state = 'open'),
+				count(*) FILTER (WHERE report_state = 'request') FROM analytics.open_tickets`).
+				Scan(&d.OpenNow, &d.RequestNow); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `SELECT ticket_id, report_state::text, reported_at,
+				coalesce(game_title, ''), coalesce(console_name, ''), coalesce(achievement_title, ''),
+				coalesce(achievement_author, '')
+				FROM analytics.open_tickets ORDER BY reported_at, ticket_id LIMIT $1`, oldestN)
+			if err != nil {
+				return err
+			}
+			d.Oldest, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (openTicket, error) {
+				var x openTicket
+				err := r.Scan(&x.ID, &x.State, &x.ReportedAt, &x.Game, &x.Console, &x.Achievement, &x.Author)
+				x.AgeDays = now.Sub(x.ReportedAt).Hours() / 24
+				return x, err
+			})
+			return err
+		}},
+		{"developer_stats", func() error {
+			rows, err := tx.Query(ctx, `SELECT coalesce(achievement_author, '(unknown)'), open_now,
+				resolved_last_30d, closed_last_30d, median_open_age_days
+				FROM analytics.developer_stats($1) ORDER BY open_now DESC, resolved_last_30d DESC, 1 LIMIT $2`,
+				now, developersN)
+			if err != nil {
+				return err
+			}
+			d.Developers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (developerRow, error) {
+				var x developerRow
+				err := r.Scan(&x.Author, &x.OpenNow, &x.Resolved30, &x.Closed30, &x.MedianAgeDays)
+				return x, err
+			})
+			if err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT coalesce(sum(resolved_last_30d + closed_last_30d), 0)::bigint
+				FROM analytics.developer_stats($1)`, now).Scan(&d.ResolvedLast30)
+		}},
+		{"reopened", func() error {
+			// One pass over the view (it walks the whole history): the
+			// total comes along with the top rows.
+			rows, err := tx.Query(ctx, `SELECT ticket_id, reopen_count, last_reopened_at, current_state::text,
+				coalesce(game_title, ''), coalesce(achievement_title, ''), count(*) OVER ()
+				FROM analytics.reopened ORDER BY reopen_count DESC, last_reopened_at DESC, ticket_id LIMIT $1`, reopenedN)
+			if err != nil {
+				return err
+			}
+			d.Reopened, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (reopenedRow, error) {
+				var x reopenedRow
+				err := r.Scan(&x.ID, &x.Count, &x.LastReopened, &x.State, &x.Game, &x.Achievement, &d.ReopenedTotal)
+				return x, err
+			})
+			return err
+		}},
+		{"totals", func() error {
+			return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM tickets),
+				(SELECT max(taken_at) FROM open_ticket_snapshots)`).Scan(&d.TotalTickets, &d.LastSync)
+		}},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return nil, fmt.Errorf("report: read %s: %w", s.name, err)
+		}
+	}
+	return d, nil
+}
+
+func counts(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]countRow, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (countRow, error) {
+		var x countRow
+		err := r.Scan(&x.Label, &x.N)
+		return x, err
+	})
+}
