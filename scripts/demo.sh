@@ -28,7 +28,7 @@ fi
 psql_cmd() { psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 "$@"; }
 
 echo "==> starting the simulator (ratickets fakeapi)"
-"$bin" fakeapi --listen 127.0.0.1:0 --tickets "${DEMO_TICKETS:-3000}" --seed 42 --api-key demo-key >"$work/fakeapi.out" 2>"$work/fakeapi.err" &
+"$bin" fakeapi --listen 127.0.0.1:0 --tickets "${DEMO_TICKETS:-3000}" --seed 42 --start today --api-key demo-key >"$work/fakeapi.out" 2>"$work/fakeapi.err" &
 fake_pid=$!
 for i in $(seq 1 100); do
   url=$(grep -o 'http://[^ ]*' "$work/fakeapi.out" 2>/dev/null | head -1 || true)
@@ -43,6 +43,9 @@ echo "==> ratickets sync (first run: everything is new)"
 "$bin" sync --log-format console --log-level warn
 echo "==> ratickets sync (second run: nothing changed, no row rewritten)"
 "$bin" sync --log-format console --log-level warn
+
+echo "==> ratickets backfill --games (every state of every game seen: resolved history for the report)"
+"$bin" backfill --games --log-format console --log-level warn
 
 echo "==> what landed"
 psql_cmd -c "SELECT report_state, report_type, count(*) FROM tickets GROUP BY 1, 2 ORDER BY 1, 2"

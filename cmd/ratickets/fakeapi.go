@@ -34,6 +34,7 @@ func runFakeAPI(ctx context.Context, args []string, getenv func(string) string, 
 	churnEvents := fs.Int("churn-events", 20, "events per churn round: new tickets, resolutions, closes, quarantines, reopens")
 	faultRate := fs.Float64("fault-rate", 0, "`probability` (0..1) that a request gets a random fault: 429, 5xx, HTML page, truncated body or reset")
 	latency := fs.Duration("latency", 0, "fixed `delay` added to every API request")
+	start := fs.String("start", "2024-06-01", "`date` (YYYY-MM-DD, UTC) of the newest generated ticket, or \"today\"; older ones go back about six years")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: ratickets fakeapi [flags]
 
@@ -74,6 +75,14 @@ Flags:
 	case *latency < 0:
 		return badUsage("--latency must be >= 0")
 	}
+	startAt := time.Now().UTC().Truncate(24 * time.Hour)
+	if *start != "today" {
+		t, err := time.Parse(time.DateOnly, *start)
+		if err != nil {
+			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", *start)
+		}
+		startAt = t
+	}
 	if *apiKey == "" {
 		*apiKey = getenv("FAKEAPI_API_KEY")
 	}
@@ -88,6 +97,7 @@ Flags:
 		Username: *username,
 		APIKey:   *apiKey,
 		Latency:  *latency,
+		Start:    startAt,
 	})
 	if *faultRate > 0 {
 		// Separate streams so turning churn on does not change the faults.
