@@ -35,5 +35,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	  $(GO) test -run '^$$' -fuzz "^$$spec$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+test-chaos: ## SIGKILL soak: 100 random kill points against the real binary (~3 min)
+	@bash scripts/ensure-postgres.sh >/dev/null
+	RATICKETS_CHAOS=1 $(GO) test -count=1 -timeout 30m -run TestSIGKILLAtRandomPoints -v ./internal/e2e/
+
 clean: ## remove build output
 	rm -rf bin report.html

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"time"
 )
 
 // Scan defaults.
@@ -212,6 +213,13 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			havePrev := false
 			for _, raw := range p.Tickets {
 				k, ok := keyOf(raw)
+				// A ReportedAt that is no real time (MySQL's zero date, a
+				// garbled value) says nothing about the item's place in the
+				// list. Trusted as a key, an item sorting below its
+				// neighbours would make every later item look already seen
+				// and end the scan early, silently; as a keyless item it is
+				// taken by position (and transform rejects it).
+				ok = ok && isListTime(k.at)
 				keys, keyed = append(keys, k), append(keyed, ok)
 				if ok {
 					// Only ReportedAt is checked: same-second tickets may come
@@ -270,4 +278,15 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			offset += n - opts.Overlap
 		}
 	}
+}
+
+// isListTime reports whether a ReportedAt is a real time in one of the
+// forms the API sends ("2006-01-02 15:04:05", or RFC 3339 from newer server
+// builds), so that it can place an item in the list.
+func isListTime(at string) bool {
+	if _, err := time.Parse(time.DateTime, at); err == nil {
+		return true
+	}
+	_, err := time.Parse(time.RFC3339, at)
+	return err == nil
 }

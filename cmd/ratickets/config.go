@@ -275,7 +275,10 @@ func exitCode(err error, stderr io.Writer, red *redact.Redactor) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	msg := red.String(err.Error())
+	// One line: errors.Join separates the failures of a run (a merge and
+	// the scan it stopped) with newlines, which would break the last line
+	// of the output into pieces a log collector reads as separate events.
+	msg := strings.ReplaceAll(red.String(err.Error()), "\n", "; ")
 	if errors.Is(err, errUsage) {
 		fmt.Fprintf(stderr, "ratickets: %s\n", strings.TrimPrefix(msg, "usage: "))
 		return exitUsage

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ratickets/ratickets/internal/pgtest"
+)
+
+// binPath is the ratickets binary TestMain built for this test run.
+var binPath string
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ratickets-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// RATICKETS_E2E_BIN tests a binary built elsewhere (a release build).
+	if binPath = os.Getenv("RATICKETS_E2E_BIN"); binPath == "" {
+		binPath, err = buildBinary(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	// These tests mostly wait: on retry backoffs, on simulated latency, on
+	// subprocesses and Postgres. The default -parallel (GOMAXPROCS, 2 on a
+	// small machine) would serialise those waits; unless -parallel was
+	// given, run more at once.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "6")
+	}
+	return pgtest.Main(m)
+}
+
+// buildBinary builds ./cmd/ratickets of the enclosing module into dir.
+func buildBinary(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside a Go module (go env GOMOD = %q)", gomod)
+	}
+	bin := filepath.Join(dir, "ratickets")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ratickets")
+	cmd.Dir = filepath.Dir(gomod)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/ratickets: %w\n%s", err, b)
+	}
+	return bin, nil
+}
