@@ -272,3 +272,15 @@ func (s *Store) logger(ctx context.Context) *zerolog.Logger {
 	}
 	return &s.log
 }
+
+// LastSuccess returns when the last successful sync finished, or nil when
+// none has.
+func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
+	var last *time.Time
+	err := s.pool.QueryRow(ctx,
+		`SELECT max(finished_at) FROM sync_runs WHERE kind = 'sync' AND status = 'succeeded'`).Scan(&last)
+	if err != nil {
+		return nil, fmt.Errorf("load: last successful sync: %w", err)
+	}
+	return last, nil
+}

@@ -268,9 +268,7 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 // database, so that a restarted serve or a one-shot sync whose run fails
 // still reports the real age of the data.
 func seedLastSuccess(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
-	var last *time.Time
-	err := env.store.Pool().QueryRow(ctx,
-		`SELECT max(finished_at) FROM sync_runs WHERE kind = 'sync' AND status = 'succeeded'`).Scan(&last)
+	last, err := env.store.LastSuccess(ctx)
 	if err != nil {
 		env.log.Warn().Str("error", env.red.String(err.Error())).Msg("could not read the last successful sync from the database")
 		return
