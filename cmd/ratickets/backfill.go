@@ -76,16 +76,11 @@ func runBackfill(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		sum, err = pipeline.BackfillIDs(ctx, cfg, *fromID, *toID, *restart, prog.update)
 	}
-	if sum.Status == pipeline.StatusSkipped {
-		fmt.Fprintln(stdout, "another ratickets run holds the lock; nothing done")
-		return exitOK
+	code := finishRun(sum, err, stdout, stderr, env.red)
+	if code == exitOK && sum.Status != pipeline.StatusSkipped {
+		fmt.Fprintf(stdout, "not found (404): %d\n", sum.NotFound)
 	}
-	if err != nil {
-		return exitCode(fmt.Errorf("backfill run %d %s: %w", sum.RunID, sum.Status, err), stderr, env.red)
-	}
-	printSummary(stdout, sum)
-	fmt.Fprintf(stdout, "not found (404): %d\n", sum.NotFound)
-	return exitOK
+	return code
 }
 
 // progress shows a backfill's progress: a bar redrawn in place on a

@@ -140,12 +140,18 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	sum, err := pipeline.Sync(ctx, cfg)
 	m.ObserveRun(sum)
 	export.write(ctx, env, m)
+	return finishRun(sum, err, stdout, stderr, env.red)
+}
+
+// finishRun prints a run's outcome and maps it to the exit status: a run
+// skipped because another held the lock is a success (cron overlap).
+func finishRun(sum pipeline.Summary, err error, stdout, stderr io.Writer, red *redact.Redactor) int {
 	if sum.Status == pipeline.StatusSkipped {
 		fmt.Fprintln(stdout, "another ratickets run holds the lock; nothing done")
 		return exitOK
 	}
 	if err != nil {
-		return exitCode(fmt.Errorf("sync run %d %s: %w", sum.RunID, sum.Status, err), stderr, env.red)
+		return exitCode(fmt.Errorf("%s run %d %s: %w", sum.Kind, sum.RunID, sum.Status, err), stderr, red)
 	}
 	printSummary(stdout, sum)
 	return exitOK
