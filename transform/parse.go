@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -114,15 +115,35 @@ type slots struct {
 // Parse maps one raw ticket object, as received from the API, to a Ticket.
 // It never panics; every failure is a *RecordError. raw is not retained:
 // Ticket.Raw is a copy (or a cleaned re-encoding, see the package doc).
-func Parse(raw json.RawMessage) (Ticket, error) {
+func Parse(raw json.RawMessage) (Ticket, error) { return parse(raw, true) }
+
+// parse is Parse; tryFast false forces the encoding/json path (the
+// reference the fast path is tested against).
+func parse(raw json.RawMessage, tryFast bool) (Ticket, error) {
 	if !startsObject(raw) {
 		return Ticket{}, &RecordError{Reason: "not a JSON object"}
 	}
-	var w wire
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
+	var (
+		w           wire
+		clean, fast bool
+	)
+	if tryFast {
+		clean, fast = scanWire(raw, &w)
 	}
+	if !fast {
+		// The reference path: anything the fast scanner does not handle,
+		// invalid JSON included (encoding/json words the error).
+		w = wire{}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
+		}
+	}
+	return build(raw, &w, clean)
+}
 
+// build maps decoded members to a Ticket; clean says raw can be stored as
+// is (when false, storableRaw decides).
+func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
 	p := &fieldParser{}
 	id := p.id(&w.ID)
 	if p.err != nil {
@@ -162,11 +183,15 @@ func Parse(raw json.RawMessage) (Ticket, error) {
 		t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = n.RomHash, n.Emulator, n.EmulatorCore, n.EmulatorVersion
 	}
 
-	rawOut, err := storableRaw(raw)
-	if err != nil {
-		return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
+	if clean {
+		t.Raw = bytes.Clone(raw) // the scan proved it storable as is
+	} else {
+		rawOut, err := storableRaw(raw)
+		if err != nil {
+			return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
+		}
+		t.Raw = rawOut
 	}
-	t.Raw = rawOut
 	return t, nil
 }
 
@@ -333,6 +358,12 @@ const (
 // server builds, RFC 3339 with any offset. The result is always in UTC.
 func parseTimestamp(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
+	if t, ok := parseAPITime(s); ok {
+		if t.Year() < minYear {
+			return time.Time{}, false
+		}
+		return t, true
+	}
 	t, err := time.Parse(apiTimeLayout, s) // no zone in the layout: UTC
 	if err != nil {
 		t, err = time.Parse(time.RFC3339Nano, s)
