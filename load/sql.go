@@ -1,7 +1,41 @@
 package load
 
+import "strings"
+
 // The SQL of the load path, in one place so that the column lists of the
 // staging table, the merge and the history stay in step.
+
+// mergeSettingsSQL prepares a batch's transaction (it runs with
+// createStageSQL in one round trip; work_mem is set at commit, once the
+// batch's size is known):
+//   - JIT off: with no statistics on a fresh staging table the planner's
+//     estimates push the merge over jit_above_cost, and compiling it cost
+//     more than running it (60–80 ms per 5,000-row batch, measured);
+//   - work_mem large enough to keep the merge's CTE of the batch in memory
+//     (at the default 4 MB a 5,000-ticket batch spilled to temporary files
+//     that the statement then read four times);
+//   - no hash or merge joins: the staging table has no statistics, and the
+//     planner then chose to hash the batch against a sequential scan of all
+//     of tickets (and of ticket_history) for every batch, which made a
+//     sync quadratic in the table size; a batch joins to those tables by
+//     primary key, so nested loops over index lookups are always right;
+//   - temp_buffers, for the same reason for the staging table itself (the
+//     default 8 MB holds about 5,000 tickets). It can only be set before the
+//     session first touches a temporary table, hence the guarded DO block;
+//     on a session where that is too late it keeps its value.
+const mergeSettingsSQL = `SET LOCAL jit = off;
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+DO $$
+BEGIN
+    IF current_setting('temp_buffers') <> '64MB' THEN
+        PERFORM set_config('temp_buffers', '64MB', false);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    NULL; -- temporary tables already used in this session: keep the value
+END
+$$;
+`
 
 const createStageSQL = `CREATE TEMP TABLE ratickets_stage (
     id bigint NOT NULL, achievement_id bigint, achievement_title text, achievement_description text,
@@ -10,19 +44,41 @@ const createStageSQL = `CREATE TEMP TABLE ratickets_stage (
     report_type ticket_type NOT NULL, report_type_code smallint NOT NULL,
     report_state ticket_state NOT NULL, report_state_code smallint NOT NULL, hardcore boolean,
     report_notes text, reported_by text, resolved_at timestamptz, resolved_by text, rom_hash text,
-    emulator text, emulator_core text, emulator_version text, raw jsonb NOT NULL
+    emulator text, emulator_core text, emulator_version text, raw jsonb NOT NULL, seq integer NOT NULL
 ) ON COMMIT DROP`
 
 // mergeSQL: $1 run id, $2 whether the batch came from the open list.
 //
-// All CTEs see the table as it was before the statement, so prev holds the
-// old values; the deferred exclusion constraint on ticket_history lets the
-// old current version close and the new one open in the same statement.
+// All CTEs see the tables as they were before the statement, so prev holds
+// the old values; the deferred exclusion constraint on ticket_history lets
+// the old current version close and the new one open in the same statement.
 // The history columns here must match 00002_history.sql.
+//
+// Cost notes (see BENCHMARKS.md): change detection happens once, in prev,
+// so that an unchanged ticket never reaches INSERT … ON CONFLICT (which
+// would lock, i.e. write, its row even when its WHERE rejects the update);
+// ticket_history is written from prev, with no second pass over the
+// staging table; the counts come from prev alone. A ticket whose history
+// columns changed has changed as a whole (they are a subset of the compared
+// columns, and vanished_at is in both), so "history_changed" implies that
+// up writes the row.
 const mergeSQL = `
-WITH prev AS (
-    SELECT s.id,
+WITH prev AS MATERIALIZED (
+    SELECT s.*,
            t.id IS NULL AS is_new,
+           t.id IS NULL OR t.vanished_at IS NOT NULL
+           OR (t.achievement_id, t.achievement_title, t.achievement_description, t.achievement_type,
+               t.points, t.badge_name, t.achievement_author, t.game_id, t.game_title, t.game_icon,
+               t.console_name, t.reported_at, t.report_type, t.report_type_code, t.report_state,
+               t.report_state_code, t.hardcore, t.report_notes, t.reported_by, t.resolved_at,
+               t.resolved_by, t.rom_hash, t.emulator, t.emulator_core, t.emulator_version, t.raw)
+              IS DISTINCT FROM
+              (s.achievement_id, s.achievement_title, s.achievement_description, s.achievement_type,
+               s.points, s.badge_name, s.achievement_author, s.game_id, s.game_title, s.game_icon,
+               s.console_name, s.reported_at, s.report_type, s.report_type_code, s.report_state,
+               s.report_state_code, s.hardcore, s.report_notes, s.reported_by, s.resolved_at,
+               s.resolved_by, s.rom_hash, s.emulator, s.emulator_core, s.emulator_version, s.raw)
+           AS changed,
            (t.report_state, t.report_state_code, t.report_type, t.report_type_code, t.resolved_at,
             t.resolved_by, t.report_notes, t.achievement_title, t.achievement_description, t.points,
             t.vanished_at)
@@ -30,7 +86,7 @@ WITH prev AS (
            (s.report_state, s.report_state_code, s.report_type, s.report_type_code, s.resolved_at,
             s.resolved_by, s.report_notes, s.achievement_title, s.achievement_description, s.points,
             NULL::timestamptz) AS history_changed
-    FROM ratickets_stage s
+    FROM (SELECT DISTINCT ON (id) * FROM ratickets_stage ORDER BY id, seq DESC) s
     LEFT JOIN tickets t ON t.id = s.id
 ),
 up AS (
@@ -45,7 +101,10 @@ up AS (
         report_type, report_type_code, report_state, report_state_code, hardcore, report_notes,
         reported_by, resolved_at, resolved_by, rom_hash, emulator, emulator_core, emulator_version,
         raw, now(), now(), NULL
-    FROM ratickets_stage
+    FROM prev
+    WHERE changed
+    -- prev decided; the conflict branch stays exact should another writer
+    -- have touched the row since (runs hold an advisory lock, others may not).
     ON CONFLICT (id) DO UPDATE SET
         achievement_id = EXCLUDED.achievement_id, achievement_title = EXCLUDED.achievement_title,
         achievement_description = EXCLUDED.achievement_description,
@@ -76,39 +135,39 @@ up AS (
            EXCLUDED.hardcore, EXCLUDED.report_notes, EXCLUDED.reported_by, EXCLUDED.resolved_at,
            EXCLUDED.resolved_by, EXCLUDED.rom_hash, EXCLUDED.emulator, EXCLUDED.emulator_core,
            EXCLUDED.emulator_version, EXCLUDED.raw)
-    RETURNING t.id
-),
-versioned AS (
-    SELECT p.id, p.is_new FROM prev p JOIN up u ON u.id = p.id WHERE p.history_changed
 ),
 closed AS (
     UPDATE ticket_history h SET valid_to = now()
-    FROM versioned v
-    WHERE h.ticket_id = v.id AND h.valid_to IS NULL AND NOT v.is_new
-    RETURNING h.id
+    FROM prev p
+    WHERE h.ticket_id = p.id AND h.valid_to IS NULL AND p.history_changed AND NOT p.is_new
 ),
 opened AS (
     INSERT INTO ticket_history (ticket_id, valid_from, report_state, report_state_code, report_type,
         report_type_code, resolved_at, resolved_by, report_notes, achievement_title,
         achievement_description, points, vanished_at, run_id)
-    SELECT s.id, now(), s.report_state, s.report_state_code, s.report_type, s.report_type_code,
-        s.resolved_at, s.resolved_by, s.report_notes, s.achievement_title,
-        s.achievement_description, s.points, NULL, $1
-    FROM ratickets_stage s JOIN versioned v ON v.id = s.id
-    RETURNING id
+    SELECT id, now(), report_state, report_state_code, report_type, report_type_code,
+        resolved_at, resolved_by, report_notes, achievement_title,
+        achievement_description, points, NULL, $1
+    FROM prev
+    WHERE history_changed
 ),
 seen AS (
     INSERT INTO ticket_sightings AS g (ticket_id, last_seen_at, last_seen_run_id, last_listed_run_id)
-    SELECT id, now(), $1, CASE WHEN $2::boolean THEN $1::bigint END FROM ratickets_stage
+    SELECT id, now(), $1, CASE WHEN $2::boolean THEN $1::bigint END FROM prev
     ON CONFLICT (ticket_id) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at, last_seen_run_id = EXCLUDED.last_seen_run_id,
         last_listed_run_id = COALESCE(EXCLUDED.last_listed_run_id, g.last_listed_run_id)
-    RETURNING ticket_id
 )
-SELECT count(*) FILTER (WHERE p.is_new),
-       count(*) FILTER (WHERE NOT p.is_new AND u.id IS NOT NULL),
-       count(*) FILTER (WHERE u.id IS NULL)
-FROM prev p LEFT JOIN up u ON u.id = p.id`
+SELECT count(*) FILTER (WHERE is_new),
+       count(*) FILTER (WHERE changed AND NOT is_new),
+       count(*) FILTER (WHERE NOT changed)
+FROM prev`
+
+// mergeNoDupSQL is mergeSQL for a batch known to hold each id once (the
+// usual case): the staging table is read as is, without the sort that
+// keeps the last copy of a repeated id.
+var mergeNoDupSQL = strings.Replace(mergeSQL,
+	"(SELECT DISTINCT ON (id) * FROM ratickets_stage ORDER BY id, seq DESC) s", "ratickets_stage s", 1)
 
 // markVanishedSQL: $1 ticket ids, $2 run id.
 const markVanishedSQL = `

@@ -61,7 +61,7 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 			}
 		}
 		m := startMerger(ctx, r)
-		b := &batcher{r: r, size: r.cfg.batchSize()}
+		b := m.newBatcher(false)
 		lastCP := time.Now()
 		flush := func(done bool) error {
 			pos, _ := json.Marshal(position{NextID: next})
@@ -96,6 +96,7 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 			return flush(true)
 		}
 		err := errors.Join(work(), m.wait())
+		b.discard()
 		report(true)
 		return err
 	})
@@ -150,7 +151,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		}
 		const pageSize = 100
 		m := startMerger(ctx, r)
-		b := &batcher{r: r, size: r.cfg.batchSize()}
+		b := m.newBatcher(false)
 		lastCP := time.Now()
 		flush := func(done bool) error {
 			raw, _ := json.Marshal(pos)
@@ -192,6 +193,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			return flush(true)
 		}
 		err = errors.Join(work(), m.wait())
+		b.discard()
 		report(true)
 		return err
 	})

@@ -195,19 +195,29 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 }
 
 // batcher turns raw records into load batches: it transforms them, sets the
-// rejects aside, and cuts a batch by size or by age.
+// rejects aside, and cuts a batch by size or by age. Tickets stream into the
+// batch's staging table a page at a time (load.BatchWriter), so a batch is
+// never held in memory whole.
 type batcher struct {
 	r       *runner
+	ctx     context.Context // the merger's: a failed merge stops the COPY too
 	size    int
 	listed  bool
-	cur     load.Batch
+	w       *load.BatchWriter  // the current batch; nil until its first record
+	page    []transform.Ticket // parsed, not yet handed to w
+	count   int                // records in the current batch
 	started time.Time
 }
 
+// pageRows is how many parsed tickets go to the COPY at once: one API page.
+const pageRows = 100
+
 func (b *batcher) add(raw json.RawMessage) {
-	if len(b.cur.Tickets) == 0 && len(b.cur.Rejects) == 0 {
+	if b.w == nil {
+		b.w = b.r.cfg.Store.NewBatch(b.ctx, b.r.runID, b.listed)
 		b.started = time.Now()
 	}
+	b.count++
 	t, err := transform.Parse(raw)
 	if err != nil {
 		var re *transform.RecordError
@@ -215,7 +225,7 @@ func (b *batcher) add(raw json.RawMessage) {
 		if errors.As(err, &re) {
 			rej.TicketID = re.TicketID
 		}
-		b.cur.Rejects = append(b.cur.Rejects, rej)
+		b.w.Reject(rej)
 		b.r.log.Warn().Str("reason", err.Error()).Msg("record set aside")
 		return
 	}
@@ -227,59 +237,178 @@ func (b *batcher) add(raw json.RawMessage) {
 			b.r.seenRequest++
 		}
 	}
-	b.cur.Tickets = append(b.cur.Tickets, t)
+	if b.page == nil {
+		b.page = make([]transform.Ticket, 0, pageRows)
+	}
+	b.page = append(b.page, t)
+	if len(b.page) == pageRows {
+		b.feed()
+	}
 }
 
-func (b *batcher) n() int { return len(b.cur.Tickets) + len(b.cur.Rejects) }
+// feed hands the parsed tickets to the batch's COPY. A failure is kept by
+// the writer and reported by its Commit.
+func (b *batcher) feed() {
+	if len(b.page) > 0 {
+		_ = b.w.Add(b.page) // the writer owns the slice now
+		b.page = nil
+	}
+}
+
+func (b *batcher) n() int { return b.count }
 
 func (b *batcher) due(interval time.Duration) bool {
-	return b.n() >= b.size || (b.n() > 0 && time.Since(b.started) >= interval)
+	return b.count >= b.size || (b.count > 0 && time.Since(b.started) >= interval)
 }
 
-func (b *batcher) take() load.Batch {
-	out := b.cur
-	out.Listed = b.listed
-	b.cur = load.Batch{Tickets: make([]transform.Ticket, 0, b.size)}
+// take ends the current batch (an empty one when nothing was added, e.g. to
+// carry a checkpoint) for the merger.
+func (b *batcher) take() pending {
+	if b.w == nil {
+		b.w = b.r.cfg.Store.NewBatch(b.ctx, b.r.runID, b.listed)
+	}
+	b.feed()
+	// Take the batch's connection now, in batch order (see
+	// load.BatchWriter.Open); a failure is reported by its Commit.
+	_ = b.w.Open()
+	out := pending{w: b.w}
+	b.w, b.count = nil, 0
 	return out
 }
 
-// merger runs the load stage in its own goroutine, so that fetching and
-// transforming the next pages overlaps with the merge of the last batch.
+// discard rolls back a batch that was never handed over (the run stopped).
+func (b *batcher) discard() {
+	if b.w != nil {
+		b.w.Abort()
+		b.w, b.page, b.count = nil, nil, 0
+	}
+}
+
+// pending is a batch handed to the merger, with the checkpoint it commits.
+type pending struct {
+	w          *load.BatchWriter
+	Checkpoint *load.Checkpoint
+	progress   *load.Progress
+}
+
+// merger commits batches in order in its own goroutines, so that fetching,
+// transforming and streaming the next batch into its staging table overlap
+// with the merge of the previous ones. Two batches may merge at once (the
+// database has more than one core to give): a batch's merge statement
+// starts while the previous batch is still merging or committing, unless a
+// ticket is in both (then it waits for that commit, as its changes depend
+// on it). Commits stay strictly in batch order, so checkpoints and run
+// counters never run ahead. At most three batches are open at once: two
+// merging and one filling.
 type merger struct {
 	r      *runner
-	in     chan load.Batch
+	in     chan pending
 	closed bool
 	g      *errgroup.Group
 	ctx    context.Context
 }
 
+// flight is one batch on its way to the database.
+type flight struct {
+	p    pending
+	done chan struct{} // closed once committed or failed; then c and err are set
+	c    load.Counts
+	err  error
+}
+
+// run merges f, waiting for prev (the batch before, nil for none) as the
+// order requires, and commits it after prev.
+func (f *flight) run(prev *flight) {
+	defer close(f.done)
+	var prevErr error
+	waited := false
+	waitPrev := func() {
+		if prev != nil && !waited {
+			<-prev.done
+			prevErr, waited = prev.err, true
+		}
+	}
+	if prev != nil && f.p.w.Overlaps(prev.p.w) {
+		waitPrev()
+	}
+	if prevErr == nil {
+		_, f.err = f.p.w.Merge()
+	}
+	waitPrev()
+	switch {
+	case prevErr != nil:
+		f.err = errPrevFailed
+	case f.err == nil:
+		f.c, f.err = f.p.w.Commit(f.p.progress, f.p.Checkpoint)
+	}
+	if f.err != nil {
+		f.p.w.Abort()
+	}
+}
+
+// errPrevFailed ends the batches queued behind a failed one; the run
+// reports the first failure.
+var errPrevFailed = errors.New("an earlier batch failed")
+
 func startMerger(ctx context.Context, r *runner) *merger {
 	g, gctx := errgroup.WithContext(ctx)
-	in := make(chan load.Batch, 1)
-	m := &merger{r: r, in: in, g: g, ctx: gctx}
+	// A failed batch stops the producer at once (its sends and its writers
+	// see this context end), not only when the merger goroutine returns.
+	mctx, stop := context.WithCancel(gctx)
+	// Unbuffered: a due batch is handed over only when a merge slot is free.
+	in := make(chan pending)
+	m := &merger{r: r, in: in, g: g, ctx: mctx}
 	g.Go(func() error {
-		for b := range in {
-			c, err := r.cfg.Store.Merge(gctx, r.runID, b)
-			if err != nil {
-				// Drain so the producer never blocks on a dead consumer.
-				for range in {
-				}
-				return err
+		defer stop()
+		var queue []*flight // started, not yet collected; oldest first
+		var firstErr error
+		collect := func() {
+			f := queue[0]
+			queue = queue[1:]
+			<-f.done
+			if f.err != nil && firstErr == nil {
+				firstErr = f.err
+				stop() // collected in order: every earlier batch is committed
 			}
-			r.sum.Counts.Add(c)
+			r.sum.Counts.Add(f.c)
 		}
-		return nil
+		for p := range in {
+			if firstErr != nil {
+				p.w.Abort() // drain: the producer must never block on a dead consumer
+				continue
+			}
+			var prev *flight
+			if len(queue) > 0 {
+				prev = queue[len(queue)-1]
+			}
+			f := &flight{p: p, done: make(chan struct{})}
+			go f.run(prev)
+			queue = append(queue, f)
+			if len(queue) == 2 {
+				collect()
+			}
+		}
+		for len(queue) > 0 {
+			collect()
+		}
+		return firstErr
 	})
 	return m
 }
 
+// newBatcher returns a batcher feeding this merger.
+func (m *merger) newBatcher(listed bool) *batcher {
+	return &batcher{r: m.r, ctx: m.ctx, size: m.r.cfg.batchSize(), listed: listed}
+}
+
 // send hands a batch to the merger; it fails when the merger has failed.
-func (m *merger) send(b load.Batch) error {
-	b.Progress = m.r.progress()
+func (m *merger) send(p pending) error {
+	p.progress = m.r.progress()
 	select {
-	case m.in <- b:
+	case m.in <- p:
 		return nil
 	case <-m.ctx.Done():
+		p.w.Abort()
 		return m.wait()
 	}
 }
@@ -297,8 +426,7 @@ func (m *merger) wait() error {
 // when the scan reached the end of the list without error.
 func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	m := startMerger(ctx, r)
-	b := &batcher{r: r, size: r.cfg.batchSize(), listed: true}
-	b.cur.Tickets = make([]transform.Ticket, 0, b.size)
+	b := m.newBatcher(true)
 	scanErr := func() (scanErr error) {
 		// What was read before a failed page is still true: store it.
 		defer func() {
@@ -328,6 +456,7 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 		return nil
 	}()
 	mergeErr := m.wait()
+	b.discard()
 	if mergeErr == nil && errors.Is(scanErr, extract.ErrPageLimit) {
 		// The page limit the user asked for: what was read is stored, but a
 		// partial scan proves nothing about the tickets it did not reach.
@@ -353,8 +482,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 	}
 	r.log.Info().Int("tickets", len(ids)).Msg("reconciling tickets that left the open list")
 	m := startMerger(ctx, r)
-	b := &batcher{r: r, size: r.cfg.batchSize()}
-	b.cur.Tickets = make([]transform.Ticket, 0, min(b.size, len(ids)))
+	b := m.newBatcher(false)
 	var gone []int64
 	lookErr := func() error {
 		for _, id := range ids {
@@ -379,7 +507,9 @@ func (r *runner) reconcile(ctx context.Context) error {
 		}
 		return nil
 	}()
-	if err := errors.Join(m.wait(), lookErr); err != nil {
+	err = errors.Join(m.wait(), lookErr)
+	b.discard()
+	if err != nil {
 		return err
 	}
 	r.sum.NotFound = int64(len(gone))
