@@ -178,6 +178,15 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	if err := cfg.Store.FinishRun(ctx, runID, res); err != nil {
 		workErr = errors.Join(workErr, err)
 	}
+	// One summary line per stage, then one for the run.
+	runLog.Info().Str("stage", "extract").Int64("pages", r.sum.Pages).Int64("requests", r.sum.Requests).
+		Int64("retries", r.sum.Retries).Int64("rereads", r.sum.Rereads).Bool("scan_complete", r.sum.ScanComplete).
+		Int64("reconciled", r.sum.Reconciled).Int64("not_found", r.sum.NotFound).Msg("stage summary")
+	runLog.Info().Str("stage", "transform").Int64("records", r.sum.Seen).
+		Int64("tickets", r.sum.Seen-r.sum.Counts.Rejected).Int64("rejected", r.sum.Counts.Rejected).Msg("stage summary")
+	runLog.Info().Str("stage", "load").Int64("inserted", r.sum.Counts.Inserted).Int64("updated", r.sum.Counts.Updated).
+		Int64("unchanged", r.sum.Counts.Unchanged).Int64("rejected", r.sum.Counts.Rejected).
+		Int64("vanished", r.sum.Vanished).Msg("stage summary")
 	ev := r.log.Info()
 	if workErr != nil {
 		ev = r.log.Error().Str("error", res.Error)
