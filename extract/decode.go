@@ -2,13 +2,14 @@ package extract
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ratickets/ratickets/internal/jsonscan"
 )
 
 // pageBody is the shape of a list (and game) response. Pointers to slices
@@ -157,24 +158,21 @@ func keyOf(raw json.RawMessage) (sortKey, bool) {
 // (validate, then decode through reflection), for the bodies the API
 // actually sends. They give up (ok false) on anything unusual — invalid
 // JSON, an escaped or non-ASCII member name (it could match through Unicode
-// case folding), a repeated list member, nesting deeper than maxFastDepth —
+// case folding), a repeated list member, nesting deeper than jsonscan.MaxDepth —
 // and the encoding/json path above then decides, so behaviour and error
 // text are unchanged. FuzzFastDecode checks that both agree.
-
-// maxFastDepth bounds the nesting the fast scanner follows.
-const maxFastDepth = 256
 
 // decodePageFast is decodePage for well-formed bodies. The tickets are
 // copied into one fresh buffer (one allocation per page instead of one per
 // ticket), each with its capacity capped so that an append to one cannot
 // write into the next; nothing aliases body.
 func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
-	s := jscan{d: body}
-	s.ws()
-	if !s.is('{') {
+	s := jscan{jsonscan.Scanner{Data: body}}
+	s.WS()
+	if !s.Is('{') {
 		return nil, false
 	}
-	s.i++
+	s.Pos++
 	var (
 		recent, games    [][2]int // element spans in body
 		hasRecent, hasGm bool     // the member was present with an array
@@ -182,17 +180,17 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 		ot               flexInt
 		total            int
 	)
-	s.ws()
-	if s.is('}') {
-		s.i++
+	s.WS()
+	if s.Is('}') {
+		s.Pos++
 	} else {
 		for {
-			key, ok := s.key()
-			if !ok || !s.colon() {
+			key, ok := s.Key()
+			if !ok || !s.Colon() {
 				return nil, false
 			}
 			switch {
-			case asciiFold(key, "RecentTickets"), asciiFold(key, "Tickets"):
+			case jsonscan.EqualFoldASCII(key, "RecentTickets"), jsonscan.EqualFoldASCII(key, "Tickets"):
 				isRecent := len(key) == len("RecentTickets")
 				if isRecent && seenRecent || !isRecent && seen {
 					return nil, false // repeated: leave the merge rules to encoding/json
@@ -200,14 +198,14 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 				var spans [][2]int
 				present := false
 				switch {
-				case s.is('['):
+				case s.Is('['):
 					var ok bool
 					spans, ok = s.array(&total)
 					if !ok {
 						return nil, false
 					}
 					present = true
-				case s.lit("null"):
+				case s.Lit("null"):
 				default:
 					return nil, false // wrong type: encoding/json words the error
 				}
@@ -216,33 +214,33 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 				} else {
 					games, hasGm, seen = spans, present, true
 				}
-			case asciiFold(key, "OpenTickets"):
-				start := s.i
-				if !s.skip(1) {
+			case jsonscan.EqualFoldASCII(key, "OpenTickets"):
+				start := s.Pos
+				if !s.Skip(1) {
 					return nil, false
 				}
-				_ = ot.UnmarshalJSON(body[start:s.i]) // never fails
+				_ = ot.UnmarshalJSON(body[start:s.Pos]) // never fails
 			default:
-				if !s.skip(1) {
+				if !s.Skip(1) {
 					return nil, false
 				}
 			}
-			s.ws()
+			s.WS()
 			switch {
-			case s.is(','):
-				s.i++
-				s.ws()
+			case s.Is(','):
+				s.Pos++
+				s.WS()
 				continue
-			case s.is('}'):
-				s.i++
+			case s.Is('}'):
+				s.Pos++
 			default:
 				return nil, false
 			}
 			break
 		}
 	}
-	s.ws()
-	if s.i != len(body) {
+	s.WS()
+	if s.Pos != len(body) {
 		return nil, false
 	}
 	spans, has := recent, hasRecent
@@ -268,54 +266,54 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 
 // keyOfFast is keyOf for well-formed tickets with plain member names.
 func keyOfFast(raw []byte) (k sortKey, ok, handled bool) {
-	s := jscan{d: raw}
-	s.ws()
-	if !s.is('{') {
+	s := jscan{jsonscan.Scanner{Data: raw}}
+	s.WS()
+	if !s.Is('{') {
 		return sortKey{}, false, false
 	}
-	s.i++
+	s.Pos++
 	var (
 		id       flexInt
 		at       []byte // the ReportedAt value as sent
 		hasAt    bool
 		hasIDKey bool
 	)
-	s.ws()
-	if s.is('}') {
-		s.i++
+	s.WS()
+	if s.Is('}') {
+		s.Pos++
 	} else {
 		for {
-			key, ok := s.key()
-			if !ok || !s.colon() {
+			key, ok := s.Key()
+			if !ok || !s.Colon() {
 				return sortKey{}, false, false
 			}
-			start := s.i
-			if !s.skip(1) {
+			start := s.Pos
+			if !s.Skip(1) {
 				return sortKey{}, false, false
 			}
 			switch {
-			case asciiFold(key, "ID"):
-				_ = id.UnmarshalJSON(raw[start:s.i])
+			case jsonscan.EqualFoldASCII(key, "ID"):
+				_ = id.UnmarshalJSON(raw[start:s.Pos])
 				hasIDKey = true
-			case asciiFold(key, "ReportedAt"):
-				at, hasAt = raw[start:s.i], true
+			case jsonscan.EqualFoldASCII(key, "ReportedAt"):
+				at, hasAt = raw[start:s.Pos], true
 			}
-			s.ws()
+			s.WS()
 			switch {
-			case s.is(','):
-				s.i++
-				s.ws()
+			case s.Is(','):
+				s.Pos++
+				s.WS()
 				continue
-			case s.is('}'):
-				s.i++
+			case s.Is('}'):
+				s.Pos++
 			default:
 				return sortKey{}, false, false
 			}
 			break
 		}
 	}
-	s.ws()
-	if s.i != len(raw) {
+	s.WS()
+	if s.Pos != len(raw) {
 		return sortKey{}, false, false
 	}
 	if !hasIDKey || !id.ok || !hasAt || len(at) < 3 || at[0] != '"' {
@@ -331,284 +329,39 @@ func keyOfFast(raw []byte) (k sortKey, ok, handled bool) {
 	return sortKey{at: str, id: id.v}, true, true
 }
 
-// asciiFold reports whether key matches name as encoding/json matches an
-// ASCII member name to a field: exactly or ASCII case-insensitively.
-func asciiFold(key []byte, name string) bool {
-	if len(key) != len(name) {
-		return false
-	}
-	for i := range key {
-		x, y := key[i], name[i]
-		if 'a' <= x && x <= 'z' {
-			x -= 'a' - 'A'
-		}
-		if 'a' <= y && y <= 'z' {
-			y -= 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// jscan is a minimal validating JSON scanner.
+// jscan is the shared validating scanner plus the one shape only a page
+// needs: an array whose element spans are kept.
 type jscan struct {
-	d []byte
-	i int
-}
-
-func (s *jscan) is(c byte) bool { return s.i < len(s.d) && s.d[s.i] == c }
-
-func (s *jscan) lit(l string) bool {
-	if len(s.d)-s.i >= len(l) && string(s.d[s.i:s.i+len(l)]) == l {
-		s.i += len(l)
-		return true
-	}
-	return false
-}
-
-func (s *jscan) ws() {
-	for s.i < len(s.d) {
-		switch s.d[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// colon consumes ':' and the whitespace around it.
-func (s *jscan) colon() bool {
-	s.ws()
-	if !s.is(':') {
-		return false
-	}
-	s.i++
-	s.ws()
-	return true
-}
-
-// key scans a plain ASCII member name (no escapes).
-func (s *jscan) key() ([]byte, bool) {
-	if !s.is('"') {
-		return nil, false
-	}
-	start := s.i + 1
-	j := plainRun(s.d, start)
-	if j >= len(s.d) || s.d[j] != '"' {
-		return nil, false
-	}
-	s.i = j + 1
-	return s.d[start:j], true
+	jsonscan.Scanner
 }
 
 // array scans an array, returning each element's span; total sums their
 // lengths.
 func (s *jscan) array(total *int) ([][2]int, bool) {
-	s.i++ // '['
-	s.ws()
+	s.Pos++ // '['
+	s.WS()
 	spans := make([][2]int, 0, MaxPageSize)
-	if s.is(']') {
-		s.i++
+	if s.Is(']') {
+		s.Pos++
 		return spans, true
 	}
 	for {
-		start := s.i
-		if !s.skip(2) {
+		start := s.Pos
+		if !s.Skip(2) {
 			return nil, false
 		}
-		spans = append(spans, [2]int{start, s.i})
-		*total += s.i - start
-		s.ws()
+		spans = append(spans, [2]int{start, s.Pos})
+		*total += s.Pos - start
+		s.WS()
 		switch {
-		case s.is(','):
-			s.i++
-			s.ws()
-		case s.is(']'):
-			s.i++
+		case s.Is(','):
+			s.Pos++
+			s.WS()
+		case s.Is(']'):
+			s.Pos++
 			return spans, true
 		default:
 			return nil, false
 		}
 	}
 }
-
-// skip scans one value of any type.
-func (s *jscan) skip(depth int) bool {
-	if s.i >= len(s.d) || depth > maxFastDepth {
-		return false
-	}
-	switch c := s.d[s.i]; {
-	case c == '"':
-		return s.str()
-	case c == 'n':
-		return s.lit("null")
-	case c == 't':
-		return s.lit("true")
-	case c == 'f':
-		return s.lit("false")
-	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
-	case c == '{':
-		s.i++
-		s.ws()
-		if s.is('}') {
-			s.i++
-			return true
-		}
-		for {
-			if !s.is('"') || !s.str() || !s.colon() || !s.skip(depth+1) {
-				return false
-			}
-			s.ws()
-			switch {
-			case s.is(','):
-				s.i++
-				s.ws()
-			case s.is('}'):
-				s.i++
-				return true
-			default:
-				return false
-			}
-		}
-	case c == '[':
-		s.i++
-		s.ws()
-		if s.is(']') {
-			s.i++
-			return true
-		}
-		for {
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			switch {
-			case s.is(','):
-				s.i++
-				s.ws()
-			case s.is(']'):
-				s.i++
-				return true
-			default:
-				return false
-			}
-		}
-	}
-	return false
-}
-
-// str validates a string literal as encoding/json's scanner does (escapes
-// well-formed, no raw control characters; UTF-8 is not checked).
-func (s *jscan) str() bool {
-	d := s.d
-	i := s.i + 1
-	for {
-		i = plainRun(d, i)
-		if i >= len(d) {
-			return false
-		}
-		switch c := d[i]; {
-		case c == '"':
-			s.i = i + 1
-			return true
-		case c == '\\':
-			if i+1 >= len(d) {
-				return false
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(d) || !isHex(d[i+2]) || !isHex(d[i+3]) || !isHex(d[i+4]) || !isHex(d[i+5]) {
-					return false
-				}
-				i += 6
-			default:
-				return false
-			}
-		case c < 0x20:
-			return false
-		default:
-			i++ // non-ASCII: passed through as encoding/json does
-		}
-	}
-}
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
-
-// number scans a JSON number (RFC 8259 grammar).
-func (s *jscan) number() bool {
-	d, i := s.d, s.i
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	s.i = i
-	return true
-}
-
-// plainRun returns the index of the first byte at or after i that is a
-// quote, a backslash, a control character or not ASCII (len(d) if none),
-// eight bytes at a time.
-func plainRun(d []byte, i int) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	for ; i+8 <= len(d); i += 8 {
-		x := binary.LittleEndian.Uint64(d[i:])
-		q := x ^ (ones * '"')
-		b := x ^ (ones * '\\')
-		// A byte is special when it is < 0x20, equals '"' or '\\', or has
-		// its high bit set; the classic "has a zero byte" test on each.
-		special := ((x - ones*0x20) &^ x) | ((q - ones) &^ q) | ((b - ones) &^ b) | x
-		if special&high != 0 {
-			break
-		}
-	}
-	for i < len(d) && plainByte[d[i]] {
-		i++
-	}
-	return i
-}
-
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()

@@ -5,6 +5,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/ratickets/ratickets/internal/jsonscan"
 )
 
 // The fast path of Parse: one pass over the raw bytes that validates the
@@ -15,14 +17,10 @@ import (
 //
 // It handles the input the API actually sends. Anything unusual — invalid
 // JSON, a member name that is escaped or not ASCII (it could match a field
-// through Unicode case folding), nesting deeper than maxFastDepth — makes it
+// through Unicode case folding), nesting deeper than jsonscan.MaxDepth — makes it
 // give up, and Parse falls back to encoding/json, whose behaviour (and error
 // text) stays the reference. FuzzFastMatchesSlow checks that both paths
 // agree wherever the fast one answers.
-
-// maxFastDepth bounds the nesting the fast path follows (encoding/json's own
-// limit is 10000; deeper input goes to it).
-const maxFastDepth = 256
 
 // field indexes, in wire's order.
 const (
@@ -148,43 +146,17 @@ func fieldIndex(key []byte) int {
 		return fReportState
 	}
 	for i, name := range fieldNames {
-		if len(name) == len(key) && asciiEqualFold(key, name) {
+		if jsonscan.EqualFoldASCII(key, name) {
 			return i
 		}
 	}
 	return -1
 }
 
-func asciiEqualFold(a []byte, b string) bool {
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'a' <= x && x <= 'z' {
-			x -= 'a' - 'A'
-		}
-		if 'a' <= y && y <= 'z' {
-			y -= 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// plainString marks the bytes a JSON string can hold with nothing to check:
-// not the quote, not a backslash, not a control character, ASCII.
-var plainString = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // fastScanner is the state of one fast-path pass.
 type fastScanner struct {
-	data  []byte
-	i     int
-	clean bool // no invalid UTF-8 and no escape jsonb rejects
+	// Unclean: invalid UTF-8 or an escape jsonb rejects was seen.
+	jsonscan.Scanner
 	// text collects the decoded strings of the modelled members; they become
 	// one Go string at the end (one allocation per ticket, not one per
 	// field). spans say where each member's text lies in it.
@@ -204,13 +176,13 @@ func scanWire(raw []byte, w *wire) (clean, ok bool) {
 			textPool.Put(bp)
 		}
 	}()
-	s := fastScanner{data: raw, clean: true, text: (*bp)[:0]}
+	s := fastScanner{Scanner: jsonscan.Scanner{Data: raw}, text: (*bp)[:0]}
 	defer func() { *bp = s.text[:0] }()
 	if !s.object(w) {
 		return false, false
 	}
-	s.ws()
-	if s.i != len(s.data) {
+	s.WS()
+	if s.Pos != len(s.Data) {
 		return false, false
 	}
 	if len(s.text) > 0 {
@@ -222,61 +194,41 @@ func scanWire(raw []byte, w *wire) (clean, ok bool) {
 			}
 		}
 	}
-	return s.clean, true
-}
-
-func (s *fastScanner) ws() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
+	return !s.Unclean, true
 }
 
 // object scans the top-level object into w.
 func (s *fastScanner) object(w *wire) bool {
-	s.ws()
-	if s.i >= len(s.data) || s.data[s.i] != '{' {
+	s.WS()
+	if !s.Is('{') {
 		return false
 	}
-	s.i++
-	s.ws()
-	if s.i < len(s.data) && s.data[s.i] == '}' {
-		s.i++
+	s.Pos++
+	s.WS()
+	if s.Is('}') {
+		s.Pos++
 		return true
 	}
 	for {
-		key, ok := s.key()
-		if !ok {
+		key, ok := s.Key()
+		if !ok || !s.Colon() {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.data) || s.data[s.i] != ':' {
-			return false
-		}
-		s.i++
-		s.ws()
 		f := fieldIndex(key)
 		if f < 0 {
-			if !s.skip(1) {
+			if !s.Skip(1) {
 				return false
 			}
 		} else if !s.member(f, w.field(f)) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.data) {
-			return false
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
+		s.WS()
+		switch {
+		case s.Is(','):
+			s.Pos++
+			s.WS()
+		case s.Is('}'):
+			s.Pos++
 			return true
 		default:
 			return false
@@ -284,58 +236,41 @@ func (s *fastScanner) object(w *wire) bool {
 	}
 }
 
-// key scans a member name; only plain ASCII names are handled.
-func (s *fastScanner) key() ([]byte, bool) {
-	if s.i >= len(s.data) || s.data[s.i] != '"' {
-		return nil, false
-	}
-	start := s.i + 1
-	j := start
-	for j < len(s.data) && plainString[s.data[j]] {
-		j++
-	}
-	if j >= len(s.data) || s.data[j] != '"' {
-		return nil, false // escaped, non-ASCII, control character or unterminated
-	}
-	s.i = j + 1
-	return s.data[start:j], true
-}
-
 // member decodes one modelled member into v, as value.UnmarshalJSON would.
 func (s *fastScanner) member(f int, v *value) bool {
 	*v = value{} // a repeated member's last value wins, with nothing left over
-	if s.i >= len(s.data) {
+	if s.Pos >= len(s.Data) {
 		return false
 	}
-	switch c := s.data[s.i]; {
+	switch c := s.Data[s.Pos]; {
 	case c == '"':
 		lo := len(s.text)
-		if !s.str(true) {
+		if !s.decodeStr() {
 			return false
 		}
 		v.kind = kindString
 		s.spans[f].lo, s.spans[f].hi = lo, len(s.text)
 	case c == 'n':
 		v.kind = kindNull
-		return s.literal("null")
+		return s.Lit("null")
 	case c == 't':
 		v.kind, v.b = kindBool, true
-		return s.literal("true")
+		return s.Lit("true")
 	case c == 'f':
 		v.kind = kindBool
-		return s.literal("false")
+		return s.Lit("false")
 	case c == '{':
 		v.kind = kindObject
-		return s.skip(1)
+		return s.Skip(1)
 	case c == '[':
 		v.kind = kindArray
-		return s.skip(1)
+		return s.Skip(1)
 	case c == '-' || c >= '0' && c <= '9':
-		start := s.i
-		if !s.number() {
+		start := s.Pos
+		if !s.Number() {
 			return false
 		}
-		b := s.data[start:s.i]
+		b := s.Data[start:s.Pos]
 		v.kind = kindNumber
 		v.num, v.numOK = parseInteger(b)
 		if !v.numOK || !plainInteger(b) {
@@ -347,170 +282,33 @@ func (s *fastScanner) member(f int, v *value) bool {
 	return true
 }
 
-func (s *fastScanner) literal(lit string) bool {
-	if len(s.data)-s.i < len(lit) || string(s.data[s.i:s.i+len(lit)]) != lit {
-		return false
-	}
-	s.i += len(lit)
-	return true
-}
-
-// number scans a JSON number (RFC 8259 grammar).
-func (s *fastScanner) number() bool {
-	d, i := s.data, s.i
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			return false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	s.i = i
-	return true
-}
-
-// skip scans any JSON value without keeping it (depth is its nesting level).
-func (s *fastScanner) skip(depth int) bool {
-	if s.i >= len(s.data) || depth > maxFastDepth {
-		return false
-	}
-	switch c := s.data[s.i]; {
-	case c == '"':
-		return s.str(false)
-	case c == 'n':
-		return s.literal("null")
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
-	case c == '{':
-		s.i++
-		s.ws()
-		if s.i < len(s.data) && s.data[s.i] == '}' {
-			s.i++
-			return true
-		}
-		for {
-			// Member names of nested objects are any JSON string.
-			if s.i >= len(s.data) || s.data[s.i] != '"' || !s.str(false) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(s.data) || s.data[s.i] != ':' {
-				return false
-			}
-			s.i++
-			s.ws()
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(s.data) {
-				return false
-			}
-			switch s.data[s.i] {
-			case ',':
-				s.i++
-				s.ws()
-			case '}':
-				s.i++
-				return true
-			default:
-				return false
-			}
-		}
-	case c == '[':
-		s.i++
-		s.ws()
-		if s.i < len(s.data) && s.data[s.i] == ']' {
-			s.i++
-			return true
-		}
-		for {
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(s.data) {
-				return false
-			}
-			switch s.data[s.i] {
-			case ',':
-				s.i++
-				s.ws()
-			case ']':
-				s.i++
-				return true
-			default:
-				return false
-			}
-		}
-	}
-	return false
-}
-
-// str scans a string literal starting at its opening quote, validating it
-// and noting unstorable content; with keep it appends the decoded text to
+// decodeStr is jsonscan.Scanner.Str that also appends the decoded text to
 // s.text, decoded exactly as encoding/json decodes it (invalid UTF-8 bytes
-// and lone surrogates become U+FFFD, one per byte or escape).
-func (s *fastScanner) str(keep bool) bool {
-	d := s.data
-	i := s.i + 1
+// and lone surrogates become U+FFFD, one per byte or escape). It accepts
+// and rejects exactly what Str does and sets Unclean the same way.
+func (s *fastScanner) decodeStr() bool {
+	d := s.Data
+	i := s.Pos + 1
 	for {
 		start := i
-		for i < len(d) && plainString[d[i]] {
-			i++
-		}
-		if keep {
-			s.text = append(s.text, d[start:i]...)
-		}
+		i = jsonscan.PlainRun(d, i)
+		s.text = append(s.text, d[start:i]...)
 		if i >= len(d) {
 			return false
 		}
 		c := d[i]
 		switch {
 		case c == '"':
-			s.i = i + 1
+			s.Pos = i + 1
 			return true
 		case c < 0x20:
 			return false // encoding/json rejects raw control characters
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(d[i:])
 			if r == utf8.RuneError && size == 1 {
-				s.clean = false
-				if keep {
-					s.text = utf8.AppendRune(s.text, utf8.RuneError)
-				}
-			} else if keep {
+				s.Unclean = true
+				s.text = utf8.AppendRune(s.text, utf8.RuneError)
+			} else {
 				s.text = append(s.text, d[i:i+size]...)
 			}
 			i += size
@@ -537,40 +335,30 @@ func (s *fastScanner) str(keep bool) bool {
 				default:
 					return false
 				}
-				if keep {
-					s.text = append(s.text, out)
-				}
+				s.text = append(s.text, out)
 				i += 2
 				continue
 			}
-			r, ok := hex4(d, i+2)
+			r, ok := jsonscan.Hex4(d, i+2)
 			if !ok {
 				return false
 			}
 			i += 6
 			if r == 0 {
-				s.clean = false
+				s.Unclean = true
 			}
 			if utf16.IsSurrogate(r) {
 				// A pair only when a high surrogate is followed by a
 				// low one; anything else is U+FFFD and not storable.
-				lo := rune(-1)
-				if i+6 <= len(d) && d[i] == '\\' && d[i+1] == 'u' {
-					if x, ok := hex4(d, i+2); ok {
-						lo = x
-					}
-				}
-				if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
+				if dec, ok := jsonscan.LowSurrogate(d, i, r); ok {
 					r = dec
 					i += 6
 				} else {
 					r = utf8.RuneError
-					s.clean = false
+					s.Unclean = true
 				}
 			}
-			if keep {
-				s.text = utf8.AppendRune(s.text, r)
-			}
+			s.text = utf8.AppendRune(s.text, r)
 		}
 	}
 }

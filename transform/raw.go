@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ratickets/ratickets/internal/jsonscan"
 )
 
 // storableRaw returns the ticket's JSON in a form Postgres jsonb accepts.
@@ -53,7 +55,7 @@ func hasUnstorableEscape(raw []byte) bool {
 			i += 2 // \\, \", \n, ...: skip the escaped character
 			continue
 		}
-		r, ok := hex4(raw, i+2)
+		r, ok := jsonscan.Hex4(raw, i+2)
 		switch {
 		case !ok:
 			return true // malformed; let the decoder sort it out
@@ -61,7 +63,7 @@ func hasUnstorableEscape(raw []byte) bool {
 			return true
 		case r >= 0xD800 && r <= 0xDBFF:
 			if i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
-				if lo, ok := hex4(raw, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				if lo, ok := jsonscan.Hex4(raw, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
 					i += 12
 					continue
 				}
@@ -72,26 +74,6 @@ func hasUnstorableEscape(raw []byte) bool {
 		}
 		i += 6
 	}
-}
-
-func hex4(b []byte, at int) (rune, bool) {
-	if at+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[at : at+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // scrub removes NUL from every string and object key of a decoded JSON value.
