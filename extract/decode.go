@@ -168,11 +168,6 @@ func keyOf(raw json.RawMessage) (sortKey, bool) {
 // write into the next; nothing aliases body.
 func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 	s := jscan{jsonscan.Scanner{Data: body}}
-	s.WS()
-	if !s.Is('{') {
-		return nil, false
-	}
-	s.Pos++
 	var (
 		recent, games    [][2]int // element spans in body
 		hasRecent, hasGm bool     // the member was present with an array
@@ -180,64 +175,45 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 		ot               flexInt
 		total            int
 	)
-	s.WS()
-	if s.Is('}') {
-		s.Pos++
-	} else {
-		for {
-			key, ok := s.Key()
-			if !ok || !s.Colon() {
-				return nil, false
+	wellFormed := s.Object(func(key []byte) bool {
+		switch {
+		case jsonscan.EqualFoldASCII(key, "RecentTickets"), jsonscan.EqualFoldASCII(key, "Tickets"):
+			isRecent := len(key) == len("RecentTickets")
+			if isRecent && seenRecent || !isRecent && seen {
+				return false // repeated: leave the merge rules to encoding/json
 			}
+			var spans [][2]int
+			present := false
 			switch {
-			case jsonscan.EqualFoldASCII(key, "RecentTickets"), jsonscan.EqualFoldASCII(key, "Tickets"):
-				isRecent := len(key) == len("RecentTickets")
-				if isRecent && seenRecent || !isRecent && seen {
-					return nil, false // repeated: leave the merge rules to encoding/json
+			case s.Is('['):
+				var ok bool
+				spans, ok = s.array(&total)
+				if !ok {
+					return false
 				}
-				var spans [][2]int
-				present := false
-				switch {
-				case s.Is('['):
-					var ok bool
-					spans, ok = s.array(&total)
-					if !ok {
-						return nil, false
-					}
-					present = true
-				case s.Lit("null"):
-				default:
-					return nil, false // wrong type: encoding/json words the error
-				}
-				if isRecent {
-					recent, hasRecent, seenRecent = spans, present, true
-				} else {
-					games, hasGm, seen = spans, present, true
-				}
-			case jsonscan.EqualFoldASCII(key, "OpenTickets"):
-				start := s.Pos
-				if !s.Skip(1) {
-					return nil, false
-				}
-				_ = ot.UnmarshalJSON(body[start:s.Pos]) // never fails
+				present = true
+			case s.Lit("null"):
 			default:
-				if !s.Skip(1) {
-					return nil, false
-				}
+				return false // wrong type: encoding/json words the error
 			}
-			s.WS()
-			switch {
-			case s.Is(','):
-				s.Pos++
-				s.WS()
-				continue
-			case s.Is('}'):
-				s.Pos++
-			default:
-				return nil, false
+			if isRecent {
+				recent, hasRecent, seenRecent = spans, present, true
+			} else {
+				games, hasGm, seen = spans, present, true
 			}
-			break
+		case jsonscan.EqualFoldASCII(key, "OpenTickets"):
+			start := s.Pos
+			if !s.Skip(1) {
+				return false
+			}
+			_ = ot.UnmarshalJSON(body[start:s.Pos]) // never fails
+		default:
+			return s.Skip(1)
 		}
+		return true
+	})
+	if !wellFormed {
+		return nil, false
 	}
 	s.WS()
 	if s.Pos != len(body) {
@@ -267,50 +243,28 @@ func decodePageFast(body []byte, mode string, offset int) (*Page, bool) {
 // keyOfFast is keyOf for well-formed tickets with plain member names.
 func keyOfFast(raw []byte) (k sortKey, ok, handled bool) {
 	s := jscan{jsonscan.Scanner{Data: raw}}
-	s.WS()
-	if !s.Is('{') {
-		return sortKey{}, false, false
-	}
-	s.Pos++
 	var (
 		id       flexInt
 		at       []byte // the ReportedAt value as sent
 		hasAt    bool
 		hasIDKey bool
 	)
-	s.WS()
-	if s.Is('}') {
-		s.Pos++
-	} else {
-		for {
-			key, ok := s.Key()
-			if !ok || !s.Colon() {
-				return sortKey{}, false, false
-			}
-			start := s.Pos
-			if !s.Skip(1) {
-				return sortKey{}, false, false
-			}
-			switch {
-			case jsonscan.EqualFoldASCII(key, "ID"):
-				_ = id.UnmarshalJSON(raw[start:s.Pos])
-				hasIDKey = true
-			case jsonscan.EqualFoldASCII(key, "ReportedAt"):
-				at, hasAt = raw[start:s.Pos], true
-			}
-			s.WS()
-			switch {
-			case s.Is(','):
-				s.Pos++
-				s.WS()
-				continue
-			case s.Is('}'):
-				s.Pos++
-			default:
-				return sortKey{}, false, false
-			}
-			break
+	wellFormed := s.Object(func(key []byte) bool {
+		start := s.Pos
+		if !s.Skip(1) {
+			return false
 		}
+		switch {
+		case jsonscan.EqualFoldASCII(key, "ID"):
+			_ = id.UnmarshalJSON(raw[start:s.Pos])
+			hasIDKey = true
+		case jsonscan.EqualFoldASCII(key, "ReportedAt"):
+			at, hasAt = raw[start:s.Pos], true
+		}
+		return true
+	})
+	if !wellFormed {
+		return sortKey{}, false, false
 	}
 	s.WS()
 	if s.Pos != len(raw) {

@@ -199,41 +199,12 @@ func scanWire(raw []byte, w *wire) (clean, ok bool) {
 
 // object scans the top-level object into w.
 func (s *fastScanner) object(w *wire) bool {
-	s.WS()
-	if !s.Is('{') {
-		return false
-	}
-	s.Pos++
-	s.WS()
-	if s.Is('}') {
-		s.Pos++
-		return true
-	}
-	for {
-		key, ok := s.Key()
-		if !ok || !s.Colon() {
-			return false
+	return s.Object(func(key []byte) bool {
+		if f := fieldIndex(key); f >= 0 {
+			return s.member(f, w.field(f))
 		}
-		f := fieldIndex(key)
-		if f < 0 {
-			if !s.Skip(1) {
-				return false
-			}
-		} else if !s.member(f, w.field(f)) {
-			return false
-		}
-		s.WS()
-		switch {
-		case s.Is(','):
-			s.Pos++
-			s.WS()
-		case s.Is('}'):
-			s.Pos++
-			return true
-		default:
-			return false
-		}
-	}
+		return s.Skip(1)
+	})
 }
 
 // member decodes one modelled member into v, as value.UnmarshalJSON would.
