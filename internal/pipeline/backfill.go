@@ -63,8 +63,9 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 		m := startMerger(ctx, r)
 		b := m.newBatcher(false)
 		lastCP := time.Now()
-		flush := func(done bool) error {
-			pos, _ := json.Marshal(position{NextID: next})
+		// flush commits the batch with a checkpoint saying where to resume.
+		flush := func(resumeAt int64, done bool) error {
+			pos, _ := json.Marshal(position{NextID: resumeAt})
 			bt := b.take()
 			bt.Checkpoint = &load.Checkpoint{Name: name, Position: pos, Done: done}
 			lastCP = time.Now()
@@ -84,16 +85,13 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 					r.sum.Seen++
 				}
 				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
-					next++ // the checkpoint says where to start again
-					err := flush(false)
-					next--
-					if err != nil {
+					if err := flush(next+1, false); err != nil {
 						return err
 					}
 					report(false)
 				}
 			}
-			return flush(true)
+			return flush(next, true)
 		}
 		err := errors.Join(work(), m.wait())
 		b.discard()
