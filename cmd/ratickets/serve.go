@@ -157,9 +157,8 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 	for {
 		start := s.now()
 		sum, err := pipeline.Sync(ctx, s.cfg)
-		// The Summary of every outcome is observed here, not through
-		// Config.Observer, which is not called for skipped runs nor for runs
-		// that failed before they were recorded (database down).
+		// Every outcome is observed, skipped runs and runs that failed
+		// before they were recorded (database down) included.
 		s.m.ObserveRun(sum)
 		if ctx.Err() != nil {
 			ev := s.log.Info().Str("status", sum.Status)

@@ -36,8 +36,6 @@ type Config struct {
 	// FlushInterval bounds how long a partial batch waits for more pages
 	// (default 2s), so a slow, rate-limited scan still lands steadily.
 	FlushInterval time.Duration
-	// Observer, when non-nil, is told about each finished run (metrics).
-	Observer func(Summary)
 	// Redact, when non-nil, scrubs secrets from the error text a failed run
 	// records in sync_runs.
 	Redact func(string) string
@@ -197,9 +195,6 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 		Int64("unchanged", r.sum.Counts.Unchanged).Int64("rejected", r.sum.Counts.Rejected).
 		Int64("reconciled", r.sum.Reconciled).Int64("vanished", r.sum.Vanished).
 		Bool("scan_complete", r.sum.ScanComplete).Dur("duration", r.sum.Duration).Msg("run finished")
-	if cfg.Observer != nil {
-		cfg.Observer(r.sum)
-	}
 	return r.sum, workErr
 }
 
