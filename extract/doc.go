@@ -17,51 +17,72 @@
 //
 // # Scanning a list that moves
 //
-// The open list is sorted by (ReportedAt desc, ID desc), a total order; call
-// an item's (ReportedAt, ID) its key. Between two requests tickets leave the
-// list anywhere (resolved: the items below move up) and join it (new ones at
-// the top, reopened ones at their own place). A plain offset walk therefore
-// skips items at page boundaries whenever items above the boundary leave.
+// The open list is sorted by ReportedAt descending, to the second. Within
+// one second the order is not to be trusted: RAWeb's own source orders by
+// ReportedAt alone, so same-second tickets may come in a different order
+// on every request. Call an item's (ReportedAt, ID) its key and its
+// ReportedAt its second. Between two requests tickets leave the list
+// anywhere (resolved: the items below move up) and join it (new ones at the
+// top, reopened ones at their own place). A plain offset walk therefore
+// skips items at page boundaries whenever items above the boundary leave,
+// and wherever a same-second run straddles a boundary and is reordered.
+// A game's list (ScanGame) is ordered and paged the same way.
 //
-// ScanOpen fetches windows of PageSize items. The first is at offset 0; each
-// next one starts at offset+len(window)-Overlap, so consecutive windows share
-// Overlap positions. The scan remembers one key, last: the smallest key it
-// has yielded. For every window after the first:
+// ScanOpen fetches windows of PageSize items, the first at offset 0. The
+// scan remembers last, the smallest key it has yielded, and the IDs it has
+// yielded with last's second (ties). An item is new when its key is below
+// last, or when it has last's second and is not in ties. For every window:
 //
-//   - Gap check. If the window (at offset > 0) holds no item with key >= last
-//     (its first keyed item is already older than last, or it is empty), the
-//     list moved up by at least Overlap since the previous window and items
-//     may have slid past unseen. The scan steps back (offset -=
-//     PageSize-Overlap, not below 0), counts a reread and fetches again. At
-//     offset 0 the check always passes: nothing lies above.
-//   - Otherwise it yields the items with key < last (new to the scan) and
-//     sets last to the smallest of them. Items with key >= last were yielded
-//     before, or joined the list during the scan; either way they are
-//     dropped. Seen-twice tickets are thus dropped without a set of IDs:
+//   - Gap check. A window at offset > 0 must hold an anchor: a keyed item
+//     of a later second than last's. Without one (the list moved up past
+//     the overlap, the window is empty, or it holds no keyed item at all)
+//     items may have slid past unseen: the scan steps back (offset -=
+//     PageSize-Overlap, not below 0), counts a reread and fetches again.
+//     At offset 0 the check always passes: nothing lies above.
+//   - Otherwise it yields the new items and moves last down to the
+//     smallest of them. Other items were yielded before or joined the list
+//     during the scan; they are dropped, without a set of IDs beyond ties:
 //     memory stays flat however long the list.
-//   - A window shorter than PageSize that passed the check ends the scan, as
-//     does (open list only) a full one that ends exactly at the response's
-//     OpenTickets, which counts the same list.
+//   - Only a window shorter than PageSize ends the scan: evidence from the
+//     list itself. A full window never does, not even one ending exactly
+//     at the response's OpenTickets: that count comes from a query of its
+//     own, run before the list, so a ticket created in between pushes the
+//     oldest one past it. In list mode a short window whose own response
+//     counts more open tickets than it reaches is not the end either (a
+//     server capping c lower, or a ticket resolved between the two
+//     queries): the scan reads on, counting it as a reread.
+//   - The next window starts Overlap items before this one's end, or
+//     earlier if needed to keep this window's anchor item (its last keyed
+//     item of a second later than last's) inside it. When there is no
+//     such item past the window's first (one second, or keyless items,
+//     fill the window), no window can anchor the next: the scan reads on
+//     trusting the ID order for ties, and ends with ErrScanIncomplete.
 //
-// Why nothing is missed. Invariant: after each accepted window, every ticket
-// open for the whole scan whose key is >= last has been yielded. It holds
-// after the first window, which covers positions 0..n-1. Take an accepted
-// later window W at offset o with n items, holding an item A with key >=
-// last at position p >= o (or o = 0), and let B be its last item (key kB).
-// A ticket T open for the whole scan with kB <= key(T) < last was in the
-// list when W was fetched; as the list is sorted, T sat strictly below A and
-// no lower than B, i.e. between two positions W covers. So T is in W, and
-// since key(T) < last it is yielded now; the new last is kB (or last is
-// unchanged when W brought nothing new). When W is short, the list ended
-// inside W at fetch time, so every such T with key < last is in W: the scan
-// is complete. Keys strictly decrease from one yield to the next and each
-// yielded key is < last, so no ticket is ever yielded twice, even one that
-// leaves and comes back. Rereads only happen when the window's start moved
-// up by Overlap or more between two requests (removals above it minus
-// insertions). On a quiet list a scan of N > PageSize items costs
-// 1 + ceil((N-PageSize)/(PageSize-Overlap)) requests, one more when N-PageSize
-// is a multiple of the stride and OpenTickets is absent: about 1.11x the
-// minimum with the defaults 100/10.
+// Why nothing is missed. Invariant: after each accepted window, every
+// ticket open for the whole scan whose second is later than last's has
+// been yielded. It holds after the first window. Take an accepted later
+// window W at offset o, its anchor A (second sA later than last's, or o =
+// 0) and its last keyed item B (second sB). A ticket T open for the whole
+// scan with sB < second(T) <= last's second was in the list when W was
+// fetched; whatever the order within a second, T sat strictly below A and
+// strictly above B, i.e. between two positions W covers. So T is in W; it
+// is new unless yielded already (then it is in ties, or its key is not
+// below last), so it is yielded now at the latest, and the new last's
+// second is sB or later: the invariant holds again. When W is short the
+// list ended inside W at fetch time, so every such T with second(T) <=
+// last's is in W: the scan is complete. No ticket is yielded twice: every
+// key yielded stays >= last, and one yielded in last's second is in ties,
+// so neither counts as new again.
+//
+// Costs. Rereads only happen when the window's start moved up by about
+// Overlap or more between two requests (removals above it minus
+// insertions). On a quiet list a scan of N >= PageSize items costs
+// 2 + floor((N-PageSize)/(PageSize-Overlap)) requests, one for N <
+// PageSize: about 1.11x the minimum with the defaults 100/10. That is one
+// request more than counting on OpenTickets cost, and only when the last
+// window is full (N-PageSize a multiple of the stride, one list length in
+// 90): the scan must then see a short or empty page to know the list
+// ended; that extra request is the price of never ending on the count.
 //
 // Progress is bounded: MaxRereads caps the rereads, and also the number of
 // full windows in a row that bring nothing new (new tickets arriving faster
@@ -73,12 +94,6 @@
 // ("YYYY-MM-DD HH:MM:SS", which sorts as text in time order). An item with
 // no usable key is yielded when it lies after the window's last already-seen
 // keyed item, i.e. in the new part by position. Such an item can be yielded
-// twice under churn (or at a window edge), so consumers must upsert.
-//
-// Ties. RAWeb's own source orders the list by ReportedAt alone, so two
-// tickets reported in the same second may swap places between requests.
-// The scan therefore also treats as new an item with last's ReportedAt and a
-// larger ID that it has not yielded yet, keeping the (few) IDs yielded with
-// last's ReportedAt. Under a strict total order this changes nothing but
-// may yield a ticket that joined mid-scan; it never yields one twice.
+// twice under churn (or at a window edge), so consumers must upsert. It
+// never serves as an anchor.
 package extract

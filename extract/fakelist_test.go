@@ -53,8 +53,12 @@ type fakeList struct {
 	failAt        int                                // answer 401 to this request (1-based)
 	shuffleTies   *rand.Rand                         // reorder same-second tickets on every request
 	hook          func(f *fakeList, req, offset int) // mutations between requests
-	nextID        int64
-	newest        time.Time
+	capC          int                                // when > 0, the server's cap on c (below 100)
+	// afterCount, when set, runs after OpenTickets is counted and before
+	// the list is read, like a ticket created between RAWeb's two queries.
+	afterCount func(f *fakeList, req int)
+	nextID     int64
+	newest     time.Time
 }
 
 var fakeBase = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -150,6 +154,9 @@ func (f *fakeList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c = 10
 	}
 	c = min(c, 100)
+	if f.capC > 0 {
+		c = min(c, f.capC)
+	}
 	f.offsets = append(f.offsets, o)
 	f.counts = append(f.counts, c)
 	if f.started && f.hook != nil {
@@ -170,6 +177,13 @@ func (f *fakeList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"message":"Unauthenticated."}`))
 		return
+	}
+	ot := len(f.items)
+	if f.openTickets > 0 {
+		ot = f.openTickets
+	}
+	if f.afterCount != nil {
+		f.afterCount(f, f.requests)
 	}
 	if f.shuffleTies != nil {
 		for i := 0; i < len(f.items); {
@@ -205,10 +219,6 @@ func (f *fakeList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b.WriteString(`]`)
 	if !f.noOpenTickets {
-		ot := len(f.items)
-		if f.openTickets > 0 {
-			ot = f.openTickets
-		}
 		fmt.Fprintf(&b, `,"OpenTickets":%d`, ot)
 	}
 	b.WriteString(`,"URL":"https://retroachievements.org/ticketmanager.php"}`)

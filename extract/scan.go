@@ -22,8 +22,9 @@ type ScanOptions struct {
 	// shorter than PageSize means the end of the list). At least 2.
 	PageSize int
 	// Overlap is how many items consecutive windows share, default
-	// min(10, PageSize/2); 1 <= Overlap < PageSize. Up to Overlap-1
-	// removals above the window between two requests cost nothing; more
+	// min(10, PageSize/2); 1 <= Overlap < PageSize. Up to Overlap-g
+	// removals above the window between two requests cost nothing (g is
+	// the number of items of the window's bottom second, usually 1); more
 	// cost a reread.
 	Overlap int
 	// MaxPages bounds the requests of one scan (rereads included); 0 means
@@ -74,8 +75,9 @@ func (c *Client) ScanOpen(ctx context.Context, opts ScanOptions) iter.Seq2[*Page
 // achievements when unofficial is set) the same way as ScanOpen. That list
 // is ordered the same way; it grows at the top and loses tickets whose
 // achievements are promoted or demoted, which the same algorithm handles.
-// OpenTickets is not used to detect the end here, so a list whose length is
-// a multiple of the stride costs one extra request.
+// Only a short or empty page ends it, as in ScanOpen; OpenTickets is not
+// consulted at all (the API documents it as the open tickets while this
+// list holds every state).
 func (c *Client) ScanGame(ctx context.Context, gameID int64, unofficial bool, opts ScanOptions) iter.Seq2[*Page, error] {
 	return c.scan(ctx, ModeGame, opts, func(ctx context.Context, offset, count int) (*Page, error) {
 		return c.GamePage(ctx, gameID, unofficial, offset, count)
@@ -110,27 +112,43 @@ func (s *scanState) fresh(k sortKey) bool {
 	return !seen
 }
 
-// covers is the gap check: the window must reach up to the part of the list
-// already covered. It cannot be checked at offset 0 (nothing lies above),
-// before anything keyed was yielded, or on a window without keyed items.
-func (s *scanState) covers(offset int, items []json.RawMessage, keys []sortKey, keyed []bool) bool {
-	if len(items) == 0 {
-		return offset == 0
-	}
-	if offset == 0 || !s.hasLast {
+// covers is the gap check. A window at offset 0 needs none: nothing lies
+// above it. Any other window must hold an anchor: a keyed item reported
+// in a later second than last (strictly: same-second tickets may come in
+// any order, so an item of last's second proves nothing about the ones
+// around it). In loose mode, used only after a window whose bottom second
+// filled it (see scan), an item with key >= last is enough, which holds
+// only if the server orders same-second tickets by ID. An empty window, a
+// window without keyed items, or any window before something keyed was
+// yielded has no anchor.
+func (s *scanState) covers(offset int, keys []sortKey, keyed []bool, loose bool) bool {
+	if offset == 0 {
 		return true
 	}
-	anyKeyed := false
+	if !s.hasLast {
+		return false
+	}
 	for i, k := range keys {
 		if !keyed[i] {
 			continue
 		}
-		anyKeyed = true
-		if k.cmp(s.last) >= 0 {
+		if k.at > s.last.at || (loose && k.cmp(s.last) >= 0) {
 			return true
 		}
 	}
-	return !anyKeyed
+	return false
+}
+
+// anchor returns the index of the last keyed item reported in a later
+// second than last (-1 if none): the next window must start at or above
+// it to pass the gap check.
+func (s *scanState) anchor(keys []sortKey, keyed []bool) int {
+	for i := len(keys) - 1; i >= 0; i-- {
+		if keyed[i] && (!s.hasLast || keys[i].at > s.last.at) {
+			return i
+		}
+	}
+	return -1
 }
 
 // take returns the fresh items of an accepted window and advances the state.
@@ -192,10 +210,24 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			rereads   int
 			stalled   int
 			warnedOrd bool
+			loose     bool   // the next gap check may only use the ID order
+			uncertain string // why this scan, read to the end, is still not complete
 			keys      []sortKey
 			keyed     []bool
 		)
 		stride := opts.PageSize - opts.Overlap
+		// reread counts one more reread against the budget; false means
+		// the budget is spent and the scan has ended with an error.
+		reread := func(why string) bool {
+			if rereads >= opts.MaxRereads {
+				yield(nil, fmt.Errorf("%w: %s (%d rereads) at offset %d", ErrScanIncomplete, why, rereads, offset))
+				return false
+			}
+			rereads++
+			c.rereads.Add(1)
+			c.log.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: " + why + "; rereading")
+			return true
+		}
 		for {
 			if opts.MaxPages > 0 && pages >= opts.MaxPages {
 				yield(nil, fmt.Errorf("%w: %w (%d) at offset %d", ErrScanIncomplete, ErrPageLimit, opts.MaxPages, offset))
@@ -223,7 +255,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				keys, keyed = append(keys, k), append(keyed, ok)
 				if ok {
 					// Only ReportedAt is checked: same-second tickets may come
-					// in any ID order (see Ties in the package documentation).
+					// in any ID order (see the package documentation).
 					if havePrev && k.at > prev.at && !warnedOrd {
 						warnedOrd = true
 						c.log.Warn().Str("mode", mode).Int("offset", offset).
@@ -233,40 +265,48 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				}
 			}
 
-			if !st.covers(offset, p.Tickets, keys, keyed) {
+			if !st.covers(offset, keys, keyed, loose) {
 				// Items above the window were removed, more than the
-				// overlap absorbs: some items may have slid past the
-				// previous window. Step back and read again.
-				if rereads >= opts.MaxRereads {
-					yield(nil, fmt.Errorf("%w: list churned faster than the scan (%d rereads) at offset %d", ErrScanIncomplete, rereads, offset))
+				// overlap absorbs, or the window shows nothing to tell:
+				// some items may have slid past the previous window. Step
+				// back and read again.
+				if !reread("possible gap") {
 					return
 				}
-				rereads++
-				c.rereads.Add(1)
-				c.log.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: possible gap; rereading")
 				offset = max(0, offset-stride)
 				continue
 			}
 
 			fresh := st.take(p.Tickets, keys, keyed)
-			// The end: a short window reaches past the end of the list; a
-			// full one ending exactly at OpenTickets saves a request for
-			// lists that are a multiple of the stride. Only in list mode,
-			// where OpenTickets counts the very list we page through; in
-			// game mode the API documents it as the open tickets while the
-			// list holds every state, so it must not end a scan.
-			end := n < opts.PageSize || (mode == ModeList && p.OpenTickets >= 0 && offset+n == p.OpenTickets)
+			// The end is a window shorter than asked: the list ended inside
+			// it. A full window never ends the scan, even one ending exactly
+			// at OpenTickets: that count comes from a query of its own, run
+			// before the list, so a ticket created in between pushes the
+			// oldest one past it. A short window while the very same
+			// response counts more open tickets than it reaches is read
+			// past instead (a server capping c lower, or a ticket resolved
+			// between the two queries): only in list mode, where
+			// OpenTickets counts the list paged through; in game mode the
+			// API documents it as the open tickets while the list holds
+			// every state.
+			short := n < opts.PageSize
+			beforeCount := short && mode == ModeList && p.OpenTickets > offset+n
 			if !yield(&Page{Offset: offset, Tickets: fresh, OpenTickets: p.OpenTickets}, nil) {
 				return
 			}
-			if end {
-				if mode == ModeList && n < opts.PageSize && p.OpenTickets > offset+n {
-					c.log.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
-						Int("open_tickets", p.OpenTickets).Msg("ra api scan: short page before OpenTickets says the list ends; assuming the end")
+			if short && !beforeCount {
+				if uncertain != "" {
+					yield(nil, fmt.Errorf("%w: read to the end, but %s", ErrScanIncomplete, uncertain))
 				}
 				return
 			}
-			if len(fresh) == 0 {
+			if beforeCount {
+				c.log.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
+					Int("open_tickets", p.OpenTickets).Msg("ra api scan: short page before OpenTickets says the list ends; reading on")
+				if !reread("short page before OpenTickets") {
+					return
+				}
+			} else if len(fresh) == 0 {
 				stalled++
 				if stalled > opts.MaxRereads {
 					yield(nil, fmt.Errorf("%w: %d windows in a row brought nothing new at offset %d", ErrScanIncomplete, stalled, offset))
@@ -275,7 +315,27 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			} else {
 				stalled = 0
 			}
-			offset += n - opts.Overlap
+			// The next window overlaps this one by Overlap items, more if
+			// needed to keep the anchor (the last item of an earlier second
+			// than the bottom one) inside it.
+			step := min(n-opts.Overlap, st.anchor(keys, keyed))
+			loose = false
+			switch {
+			case step >= 1:
+			case beforeCount:
+				step = max(0, step) // read the same offset again (counted above)
+			default:
+				// The bottom second fills the window (or nothing in it has
+				// a key): no window can hold it with an anchor above it.
+				// Read on, trusting the ID order for ties, but do not call
+				// the scan complete.
+				step, loose = n-opts.Overlap, true
+				if uncertain == "" {
+					uncertain = fmt.Sprintf("a window at offset %d holds no item of an earlier second to anchor the next one (same-second or keyless items fill it)", offset)
+					c.log.Warn().Str("mode", mode).Int("offset", offset).Msg("ra api scan: " + uncertain + "; the scan will be reported incomplete")
+				}
+			}
+			offset += step
 		}
 	}
 }
