@@ -101,10 +101,22 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 }
 
 // BackfillGames fetches every ticket of the given games (in every state,
-// promoted and unofficial achievements) with the g=ID&d=1 mode, paged with
-// o/c. With no ids, it takes every game already in the database. Progress
-// is checkpointed per batch and per page; the checkpoint holds the game list,
-// so a resumed run walks the same games.
+// promoted and unofficial achievements) with the g=ID&d=1 mode, paged by
+// the drift-safe pager (extract.Client.ScanGame, with Config.Scan's page
+// size, overlap and reread budget; no page limit), so a ticket that leaves a
+// game's list mid-scan or a same-second tie at a page boundary skips
+// nothing. With no ids, it takes every game already in the database.
+//
+// Progress is checkpointed with each batch. The checkpoint holds the game
+// list, so a resumed run walks the same games, and the game and half
+// (promoted or unofficial) in progress, which a resumed run reads again from
+// offset 0: an offset saved inside a list is stale as soon as the list moves
+// (tickets above it removed would slide past it unseen), while a game's
+// list is short enough that reading it again costs little. Tickets are
+// upserted, so reading one twice is harmless. A game that answers 404 is
+// gone and skipped; a game's scan that cannot complete (churn beyond the
+// reread budget, a same-second run filling a page) fails the run, which a
+// rerun resumes at that game.
 func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool, progress ProgressFunc) (Summary, error) {
 	name := "games:all"
 	if len(games) > 0 {
@@ -115,11 +127,12 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		sum := sha256.Sum256([]byte(strings.Join(ids, ",")))
 		name = "games:" + hex.EncodeToString(sum[:8])
 	}
+	// position is where to resume. Checkpoints written by older versions
+	// also hold an "offset" inside the half; it is ignored (see above).
 	type position struct {
 		Games      []int64 `json:"games"`
 		Index      int     `json:"index"`
 		Unofficial bool    `json:"unofficial"`
-		Offset     int     `json:"offset"`
 	}
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
 		pos := position{Games: games}
@@ -131,7 +144,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			if err := json.Unmarshal(cp.Position, &pos); err != nil {
 				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
 			}
-			r.log.Info().Int("game_index", pos.Index).Int("offset", pos.Offset).Msg("resuming from checkpoint")
+			r.log.Info().Int("game_index", pos.Index).Bool("unofficial", pos.Unofficial).Msg("resuming from checkpoint (the game in progress is read again from its start)")
 		} else if len(games) == 0 {
 			if pos.Games, err = cfg.Store.GameIDs(ctx); err != nil {
 				return err
@@ -147,7 +160,8 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				progress(int64(pos.Index), total, final)
 			}
 		}
-		const pageSize = 100
+		opts := r.cfg.Scan
+		opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
 		m := startMerger(ctx, r)
 		b := m.newBatcher(false)
 		lastCP := time.Now()
@@ -158,34 +172,43 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			bt.Checkpoint = &load.Checkpoint{Name: name, Position: raw, Done: done}
 			return m.send(bt)
 		}
+		maybeFlush := func() error {
+			if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
+				if err := flush(false); err != nil {
+					return err
+				}
+				report(false)
+			}
+			return nil
+		}
 		work := func() error {
 			for pos.Index < len(pos.Games) {
-				page, err := r.cfg.Client.GamePage(m.ctx, pos.Games[pos.Index], pos.Unofficial, pos.Offset, pageSize)
-				if errors.Is(err, extract.ErrNotFound) {
-					page, err = &extract.Page{}, nil // the game is gone: nothing to fetch
-				}
-				if err != nil {
-					return fmt.Errorf("backfill game %d: %w", pos.Games[pos.Index], err)
-				}
-				r.sum.Pages++
-				for _, raw := range page.Tickets {
-					b.add(raw)
-					r.sum.Seen++
-				}
-				// Advance the position past this page before the checkpoint.
-				switch {
-				case len(page.Tickets) == pageSize:
-					pos.Offset += pageSize
-				case !pos.Unofficial:
-					pos.Unofficial, pos.Offset = true, 0
-				default:
-					pos.Index, pos.Unofficial, pos.Offset = pos.Index+1, false, 0
-				}
-				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
-					if err := flush(false); err != nil {
+				game := pos.Games[pos.Index]
+				for page, err := range r.cfg.Client.ScanGame(m.ctx, game, pos.Unofficial, opts) {
+					if errors.Is(err, extract.ErrNotFound) {
+						break // the game is gone: nothing (more) to fetch
+					}
+					if err != nil {
+						return fmt.Errorf("backfill game %d: %w", game, err)
+					}
+					r.sum.Pages++
+					for _, raw := range page.Tickets {
+						b.add(raw)
+						r.sum.Seen++
+					}
+					// The checkpoint still names this half: a resume reads
+					// it again from its start.
+					if err := maybeFlush(); err != nil {
 						return err
 					}
-					report(false)
+				}
+				if !pos.Unofficial {
+					pos.Unofficial = true
+				} else {
+					pos.Index, pos.Unofficial = pos.Index+1, false
+				}
+				if err := maybeFlush(); err != nil {
+					return err
 				}
 			}
 			return flush(true)
