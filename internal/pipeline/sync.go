@@ -149,6 +149,11 @@ func (r *runner) progress() *load.Progress {
 func run(ctx context.Context, cfg Config, kind string, work func(context.Context, *runner) error) (Summary, error) {
 	start := time.Now()
 	log := cfg.Log.With().Str("stage", kind).Logger()
+	// A schema newer than this binary means tables it does not understand:
+	// write nothing, not even a sync_runs row.
+	if err := cfg.Store.CheckSchema(ctx); err != nil {
+		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
+	}
 	lock, ok, err := cfg.Store.TryLock(ctx)
 	if err != nil {
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
