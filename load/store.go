@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 )
@@ -334,4 +335,65 @@ func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
 		return nil, fmt.Errorf("load: last successful sync: %w", err)
 	}
 	return last, nil
+}
+
+// Errors a timeout of PostgreSQL's ends a statement with; see TimeoutError.
+var (
+	ErrLockTimeout      = errors.New("lock_timeout ran out")
+	ErrStatementTimeout = errors.New("statement_timeout ran out")
+)
+
+// TimeoutError is a statement PostgreSQL ended because its lock_timeout or
+// statement_timeout ran out. It says which, with the value the pool set,
+// and what to change.
+type TimeoutError struct {
+	Setting string // "lock_timeout" or "statement_timeout"
+	Value   string // as the pool sets it; empty when the server's default applies
+	Err     error
+}
+
+func (e *TimeoutError) Error() string {
+	value := ""
+	if e.Value != "" {
+		value = " (" + e.Value + ")"
+	}
+	flag := "--" + strings.ReplaceAll(e.Setting, "_", "-")
+	env := "RATICKETS_" + strings.ToUpper(e.Setting)
+	what := "a statement waited that long for a lock another session holds (see pg_locks)"
+	if e.Setting == "statement_timeout" {
+		what = "a statement ran that long (or waited that long for a lock another session holds), or an administrator cancelled it"
+	}
+	return fmt.Sprintf("PostgreSQL's %s%s ran out: %s; raise %s (%s) or end what blocks it: %v",
+		e.Setting, value, what, flag, env, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Is matches ErrLockTimeout or ErrStatementTimeout.
+func (e *TimeoutError) Is(target error) bool {
+	return (target == ErrLockTimeout && e.Setting == "lock_timeout") ||
+		(target == ErrStatementTimeout && e.Setting == "statement_timeout")
+}
+
+// ExplainTimeout returns err as a *TimeoutError when PostgreSQL ended one
+// of its statements for lock_timeout or statement_timeout, and err as it is
+// otherwise. Call it only for a run whose context is still live: a
+// cancelled context cancels its statement with the same SQLSTATE as
+// statement_timeout.
+func (s *Store) ExplainTimeout(err error) error {
+	var pgErr *pgconn.PgError
+	var te *TimeoutError
+	if err == nil || errors.As(err, &te) || !errors.As(err, &pgErr) {
+		return err
+	}
+	var setting string
+	switch pgErr.Code {
+	case sqlstateLockNotAvailable:
+		setting = "lock_timeout"
+	case sqlstateQueryCanceled:
+		setting = "statement_timeout"
+	default:
+		return err
+	}
+	return &TimeoutError{Setting: setting, Value: s.pool.Config().ConnConfig.RuntimeParams[setting], Err: err}
 }

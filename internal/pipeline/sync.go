@@ -156,6 +156,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	}
 	lock, ok, err := cfg.Store.TryLock(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
 	if !ok {
@@ -166,6 +169,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 
 	runID, abandoned, err := cfg.Store.StartRun(ctx, kind, cfg.Version)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
 	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats()}
@@ -179,6 +185,10 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	ctx = runLog.WithContext(ctx) // extract and load log with run_id too
 
 	workErr := work(ctx, r)
+	if ctx.Err() == nil {
+		// lock_timeout or statement_timeout: say which, and what to change.
+		workErr = cfg.Store.ExplainTimeout(workErr)
+	}
 	if workErr == nil && r.sum.Seen > 0 && r.sum.Counts.Rejected == r.sum.Seen {
 		workErr = fmt.Errorf("%w (%d records): see rejected_records", ErrAllRejected, r.sum.Seen)
 	}
