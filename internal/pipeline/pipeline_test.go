@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +31,8 @@ type env struct {
 	pool   *pgxpool.Pool
 	client *extract.Client
 	cfg    pipeline.Config
-	// broken holds ticket ids whose i= lookup answers 500, every time.
+	// broken holds ticket ids whose i= lookup answers 500, every time, each
+	// with an *atomic.Int64 counting its requests.
 	broken sync.Map
 }
 
@@ -41,7 +43,8 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	mux := http.NewServeMux()
 	mux.Handle("/ra/", http.StripPrefix("/ra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, err := strconv.ParseInt(r.URL.Query().Get("i"), 10, 64); err == nil {
-			if _, ok := e.broken.Load(id); ok {
+			if n, ok := e.broken.Load(id); ok {
+				n.(*atomic.Int64).Add(1)
 				http.Error(w, `{"message":"Server Error"}`, http.StatusInternalServerError)
 				return
 			}

@@ -2,10 +2,12 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ratickets/ratickets/internal/fakeapi"
@@ -100,7 +102,7 @@ func TestReconcileGoesOnPastAFailingLookup(t *testing.T) {
 	}
 	gone := open[200].ID
 	e.fake.Delete(gone)
-	e.broken.Store(bad, true)
+	e.broken.Store(bad, new(atomic.Int64))
 
 	sum, err := pipeline.Sync(context.Background(), e.cfg)
 	if err == nil || sum.Status != load.StatusFailed {
@@ -139,6 +141,41 @@ func TestReconcileGoesOnPastAFailingLookup(t *testing.T) {
 	e.broken.Delete(bad)
 	e.sync(t)
 	assertTruth(t, e)
+}
+
+// TestReconcileStopsWhenEveryLookupFails: when lookups fail one after the
+// other, the API is failing, not a ticket: after 5 in a row the rest are not
+// tried (each would only wait through its retries), and the run fails
+// naming every id it could not look up.
+func TestReconcileStopsWhenEveryLookupFails(t *testing.T) {
+	t.Parallel()
+	e := setup(t, fakeapi.Options{Seed: 45, Tickets: 300})
+	e.sync(t)
+	open := e.fake.Open()
+	var ids []int64
+	for i := range 8 {
+		id := open[10*i].ID
+		ids = append(ids, id)
+		e.fake.SetState(id, 2, "fixer")
+		e.broken.Store(id, new(atomic.Int64))
+	}
+	sum, err := pipeline.Sync(context.Background(), e.cfg)
+	if !errors.Is(err, pipeline.ErrLookupsFailed) || sum.Status != load.StatusFailed {
+		t.Fatalf("status %q err %v", sum.Status, err)
+	}
+	tried := 0
+	for _, id := range ids {
+		n, _ := e.broken.Load(id)
+		if n.(*atomic.Int64).Load() > 0 {
+			tried++
+		}
+	}
+	if tried != 5 {
+		t.Errorf("%d tickets tried, want 5 (then stop)", tried)
+	}
+	if len(sum.LookupFailed) != len(ids) || !strings.Contains(err.Error(), "8 of 8") {
+		t.Errorf("LookupFailed %v, error %q: want all 8 ids", sum.LookupFailed, err)
+	}
 }
 
 // TestVanishedTicketsAreLookedUpAgain: a vanished ticket is not looked up on
