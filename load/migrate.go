@@ -193,10 +193,3 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	}
 	return nil
 }
-
-// SQLSTATE codes ratickets branches on.
-const (
-	sqlstateUndefinedTable   = "42P01"
-	sqlstateLockNotAvailable = "55P03" // lock_timeout
-	sqlstateQueryCanceled    = "57014" // statement_timeout, or a cancel request
-)

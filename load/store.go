@@ -397,3 +397,10 @@ func (s *Store) ExplainTimeout(err error) error {
 	}
 	return &TimeoutError{Setting: setting, Value: s.pool.Config().ConnConfig.RuntimeParams[setting], Err: err}
 }
+
+// SQLSTATE codes ratickets branches on.
+const (
+	sqlstateUndefinedTable   = "42P01"
+	sqlstateLockNotAvailable = "55P03" // lock_timeout
+	sqlstateQueryCanceled    = "57014" // statement_timeout, or a cancel request
+)
