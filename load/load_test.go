@@ -3,8 +3,10 @@ package load_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,7 +222,7 @@ func TestMergeRejectsAndVanish(t *testing.T) {
 	if _, err := s.Merge(ctx, run2, load.Batch{Tickets: []transform.Ticket{ticket(1, transform.StateOpen, 1)}, Listed: true}); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := s.ReconcileCandidates(ctx, run2)
+	ids, err := s.ReconcileCandidates(ctx, run2, 24*time.Hour)
 	if err != nil || len(ids) != 1 || ids[0] != 2 {
 		t.Fatalf("candidates = %v %v, want [2]", ids, err)
 	}
@@ -234,7 +236,7 @@ func TestMergeRejectsAndVanish(t *testing.T) {
 	if n := queryInt(t, pool, `SELECT count(*) FROM ticket_history WHERE ticket_id = 2`); n != 2 {
 		t.Fatalf("vanishing should add a version, got %d", n)
 	}
-	if ids, _ := s.ReconcileCandidates(ctx, run2); len(ids) != 0 {
+	if ids, _ := s.ReconcileCandidates(ctx, run2, 24*time.Hour); len(ids) != 0 {
 		t.Fatalf("vanished tickets are not candidates again, got %v", ids)
 	}
 	// It comes back in the list: vanished_at cleared, a version added.
@@ -293,5 +295,86 @@ func TestCheckpointWithBatch(t *testing.T) {
 	got, found, err := s.GetCheckpoint(ctx, "ids")
 	if err != nil || !found || string(got.Position) != `{"next_id": 101}` || got.Done {
 		t.Fatalf("checkpoint = %+v %v %v", got, found, err)
+	}
+}
+
+// TestMigrationLockIsOurs: goose's migration lock uses ratickets' own
+// advisory lock id, so another goose-migrated application holding goose's
+// default id on the same database does not stall ratickets' migrations,
+// while two ratickets migrators still exclude each other.
+func TestMigrationLockIsOurs(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmptyDB(t)
+	ctx := context.Background()
+	hold := func(id int64) func() {
+		t.Helper()
+		conn, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, id)
+			conn.Release()
+		}
+	}
+	m, err := load.NewMigrator(db.Pool, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	release := hold(load.MigrationLockID)
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = m.Up(short)
+	cancel()
+	release()
+	if err == nil {
+		t.Fatal("migrated while another session held ratickets' migration lock")
+	}
+
+	const gooseDefaultLockID = 4097083626 // goose's lock.DefaultLockID
+	release = hold(gooseDefaultLockID)
+	defer release()
+	bounded, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := m.Up(bounded); err != nil {
+		t.Fatalf("migrate while another application holds goose's default lock: %v", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("migrating took %s: it waited for goose's default lock", d)
+	}
+}
+
+// TestSchemaNewerThanBinary: a database migrated by a newer ratickets is
+// refused, by the migrator and by the store's check, naming both versions.
+func TestSchemaNewerThanBinary(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t)
+	ctx := context.Background()
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("current schema refused: %v", err)
+	}
+	latest := load.SchemaVersion()
+	if _, err := pool.Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, latest+1); err != nil {
+		t.Fatal(err)
+	}
+	m, err := load.NewMigrator(pool, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, upErr := m.Up(ctx)
+	for name, err := range map[string]error{"migrate up": upErr, "check": s.CheckSchema(ctx)} {
+		if !errors.Is(err, load.ErrSchemaTooNew) {
+			t.Errorf("%s: %v, want ErrSchemaTooNew", name, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, fmt.Sprint(latest+1)) || !strings.Contains(msg, fmt.Sprint(latest)) {
+			t.Errorf("%s: %q does not name both versions", name, msg)
+		}
 	}
 }

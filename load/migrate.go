@@ -3,8 +3,11 @@ package load
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -15,7 +18,7 @@ import (
 )
 
 // Migrator applies the embedded migrations with goose's Provider API. A
-// Postgres session lock serialises concurrent migrators.
+// Postgres session lock (MigrationLockID) serialises concurrent migrators.
 type Migrator struct {
 	db       *sql.DB
 	provider *goose.Provider
@@ -25,7 +28,7 @@ type Migrator struct {
 // NewMigrator returns a Migrator over pool. Close it when done.
 func NewMigrator(pool *pgxpool.Pool, log zerolog.Logger) (*Migrator, error) {
 	db := stdlib.OpenDBFromPool(pool)
-	locker, err := lock.NewPostgresSessionLocker()
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(MigrationLockID))
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +46,17 @@ func NewMigrator(pool *pgxpool.Pool, log zerolog.Logger) (*Migrator, error) {
 // Close releases the migrator's database handle (not the pool).
 func (m *Migrator) Close() error { return m.db.Close() }
 
-// Up applies every pending migration and returns how many were applied.
+// Up applies every pending migration and returns how many were applied. A
+// database whose schema is newer than this binary is refused
+// (*SchemaTooNewError): goose would see nothing to apply.
 func (m *Migrator) Up(ctx context.Context) (int, error) {
+	current, latest, err := m.Versions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if current > latest {
+		return 0, &SchemaTooNewError{Database: current, Binary: latest}
+	}
 	res, err := m.provider.Up(ctx)
 	m.logResults(res)
 	if err != nil {
@@ -119,4 +131,65 @@ func (m *Migrator) logResults(res []*goose.MigrationResult) {
 		ev.Str("direction", r.Direction).Int64("version", r.Source.Version).
 			Str("file", r.Source.Path).Dur("duration", r.Duration).Msg("migration applied")
 	}
+}
+
+// MigrationLockID is the advisory lock id under which migrations run: one
+// of ratickets' own, not goose's default, so that another application
+// migrated with goose on the same database neither waits for ratickets nor
+// makes it wait. (The writers' lock, lockKey, is a different id.)
+const MigrationLockID int64 = 0x7261_746d_6967 // "ratmig"
+
+// ErrSchemaTooNew matches the error for a database whose schema is newer
+// than this binary (*SchemaTooNewError).
+var ErrSchemaTooNew = errors.New("the database schema is newer than this binary")
+
+// SchemaTooNewError is a database migrated by a newer ratickets: this binary
+// does not know what its schema means, and refuses to use it.
+type SchemaTooNewError struct {
+	Database, Binary int64
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("load: the database schema is at version %d, newer than this binary's %d: "+
+		"run the ratickets that migrated it (or a newer one)", e.Database, e.Binary)
+}
+
+// Is makes errors.Is(err, ErrSchemaTooNew) true.
+func (e *SchemaTooNewError) Is(target error) bool { return target == ErrSchemaTooNew }
+
+// SchemaVersion is the newest schema version this binary knows: the number
+// of its last migration.
+func SchemaVersion() int64 { return schemaVersion }
+
+var schemaVersion = func() int64 {
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		panic(err)
+	}
+	var v int64
+	for _, n := range names {
+		if nv, err := goose.NumericComponent(n); err == nil {
+			v = max(v, nv)
+		}
+	}
+	return v
+}()
+
+// CheckSchema returns a *SchemaTooNewError when the database's schema is
+// newer than this binary. A database never migrated passes (the run then
+// fails on the missing tables, or migrates first).
+func (s *Store) CheckSchema(ctx context.Context) error {
+	var current int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&current)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == sqlstateUndefinedTable {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load: schema version: %w", err)
+	}
+	if current > schemaVersion {
+		return &SchemaTooNewError{Database: current, Binary: schemaVersion}
+	}
+	return nil
 }

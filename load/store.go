@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 )
@@ -171,30 +172,77 @@ func snapshotAPIOpen(s *Snapshot) *int64 {
 	return s.APIOpenTickets
 }
 
-// ReconcileCandidates returns the ids of tickets the database holds as open
-// or request that an open-list scan saw in an earlier run but not in runID.
-// Tickets never seen in the open list (for instance unofficial ones from a
-// game backfill) and tickets already marked vanished are left out: the first
-// would be looked up on every run for nothing, the second are known to 404.
-func (s *Store) ReconcileCandidates(ctx context.Context, runID int64) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT t.id FROM tickets t
-		JOIN ticket_sightings s ON s.ticket_id = t.id
-		WHERE t.report_state IN ('open', 'request') AND t.vanished_at IS NULL
-		  AND s.last_listed_run_id IS NOT NULL AND s.last_listed_run_id <> $1
-		ORDER BY t.id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("load: reconcile candidates: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+// ReconcileCandidates returns, in id order, the ids of tickets the database
+// holds as open or request that the open-list scan of runID did not see:
+// every such ticket, whether an earlier scan, a backfill or a lookup stored
+// it. Left out are the tickets marked unofficial (they can never be in the
+// open list: see MarkUnofficial) and vanished tickets, except those whose
+// last lookup is older than recheck (a ticket can come back); recheck <= 0
+// never looks a vanished ticket up again.
+//
+// A ticket runID's scan saw is official whatever a game backfill said
+// before (its achievement was promoted): its unofficial mark is removed
+// first.
+func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck time.Duration) ([]int64, error) {
+	var ids []int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM unofficial_tickets u USING ticket_sightings s
+			WHERE s.ticket_id = u.ticket_id AND s.last_listed_run_id = $1`, runID); err != nil {
+			return err
+		}
+		var after *time.Duration
+		if recheck > 0 {
+			after = &recheck
+		}
+		rows, err := tx.Query(ctx, `SELECT t.id FROM tickets t
+			LEFT JOIN ticket_sightings s ON s.ticket_id = t.id
+			WHERE t.report_state IN ('open', 'request')
+			  AND s.last_listed_run_id IS DISTINCT FROM $1
+			  AND (t.vanished_at IS NULL
+			       OR greatest(t.vanished_at, s.vanished_checked_at) <= now() - $2::interval)
+			  AND NOT EXISTS (SELECT 1 FROM unofficial_tickets u WHERE u.ticket_id = t.id)
+			ORDER BY t.id`, runID, after)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load: reconcile candidates: %w", err)
 	}
 	return ids, nil
 }
 
-// MarkVanished sets vanished_at on tickets the source answered 404 for, and
-// adds the matching history version. States are left as they were. It
-// returns how many tickets were newly marked.
+// MarkUnofficial records what a game's list says of these tickets: with
+// unofficial set they came from its unofficial list (f=5) and can never
+// appear in the open list; otherwise from its official list, and any earlier
+// mark is removed. Marks do not need the tickets to be stored yet: the
+// backfill writes them as soon as it reads a page.
+func (s *Store) MarkUnofficial(ctx context.Context, runID int64, unofficial bool, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var err error
+	if unofficial {
+		_, err = s.pool.Exec(ctx, `INSERT INTO unofficial_tickets (ticket_id, run_id, marked_at)
+			SELECT id, $2, now() FROM unnest($1::bigint[]) AS id
+			ON CONFLICT (ticket_id) DO UPDATE SET run_id = EXCLUDED.run_id, marked_at = EXCLUDED.marked_at`, ids, runID)
+	} else {
+		_, err = s.pool.Exec(ctx, `DELETE FROM unofficial_tickets WHERE ticket_id = ANY($1)`, ids)
+	}
+	if err != nil {
+		return fmt.Errorf("load: mark unofficial tickets: %w", err)
+	}
+	return nil
+}
+
+// MarkVanished sets vanished_at on tickets the source answered not found
+// for, and adds the matching history version. States are left as they
+// were. Tickets already vanished keep their vanished_at; for every id the
+// time of this lookup is recorded (ticket_sightings.vanished_checked_at),
+// which schedules the next one. It returns how many tickets were newly
+// marked.
 func (s *Store) MarkVanished(ctx context.Context, runID int64, ids []int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -202,6 +250,10 @@ func (s *Store) MarkVanished(ctx context.Context, runID int64, ids []int64) (int
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, markVanishedSQL, ids, runID).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE ticket_sightings SET vanished_checked_at = now()
+			WHERE ticket_id = ANY($1)`, ids); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE sync_runs SET vanished = vanished + $2 WHERE id = $1`, runID, n)
@@ -284,3 +336,71 @@ func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
 	}
 	return last, nil
 }
+
+// Errors a timeout of PostgreSQL's ends a statement with; see TimeoutError.
+var (
+	ErrLockTimeout      = errors.New("lock_timeout ran out")
+	ErrStatementTimeout = errors.New("statement_timeout ran out")
+)
+
+// TimeoutError is a statement PostgreSQL ended because its lock_timeout or
+// statement_timeout ran out. It says which, with the value the pool set,
+// and what to change.
+type TimeoutError struct {
+	Setting string // "lock_timeout" or "statement_timeout"
+	Value   string // as the pool sets it; empty when the server's default applies
+	Err     error
+}
+
+func (e *TimeoutError) Error() string {
+	value := ""
+	if e.Value != "" {
+		value = " (" + e.Value + ")"
+	}
+	flag := "--" + strings.ReplaceAll(e.Setting, "_", "-")
+	env := "RATICKETS_" + strings.ToUpper(e.Setting)
+	what := "a statement waited that long for a lock another session holds (see pg_locks)"
+	if e.Setting == "statement_timeout" {
+		what = "a statement ran that long (or waited that long for a lock another session holds), or an administrator cancelled it"
+	}
+	return fmt.Sprintf("PostgreSQL's %s%s ran out: %s; raise %s (%s) or end what blocks it: %v",
+		e.Setting, value, what, flag, env, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Is matches ErrLockTimeout or ErrStatementTimeout.
+func (e *TimeoutError) Is(target error) bool {
+	return (target == ErrLockTimeout && e.Setting == "lock_timeout") ||
+		(target == ErrStatementTimeout && e.Setting == "statement_timeout")
+}
+
+// ExplainTimeout returns err as a *TimeoutError when PostgreSQL ended one
+// of its statements for lock_timeout or statement_timeout, and err as it is
+// otherwise. Call it only for a run whose context is still live: a
+// cancelled context cancels its statement with the same SQLSTATE as
+// statement_timeout.
+func (s *Store) ExplainTimeout(err error) error {
+	var pgErr *pgconn.PgError
+	var te *TimeoutError
+	if err == nil || errors.As(err, &te) || !errors.As(err, &pgErr) {
+		return err
+	}
+	var setting string
+	switch pgErr.Code {
+	case sqlstateLockNotAvailable:
+		setting = "lock_timeout"
+	case sqlstateQueryCanceled:
+		setting = "statement_timeout"
+	default:
+		return err
+	}
+	return &TimeoutError{Setting: setting, Value: s.pool.Config().ConnConfig.RuntimeParams[setting], Err: err}
+}
+
+// SQLSTATE codes ratickets branches on.
+const (
+	sqlstateUndefinedTable   = "42P01"
+	sqlstateLockNotAvailable = "55P03" // lock_timeout
+	sqlstateQueryCanceled    = "57014" // statement_timeout, or a cancel request
+)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -79,7 +80,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		store: env.store, versions: migrator.Versions, redact: env.red.String,
 		now: time.Now, lastEnd: time.Now(),
 	}
-	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(s.routes(), defaultHTTPTimeouts)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
@@ -98,6 +99,35 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// httpTimeouts bound what one client of serve's HTTP endpoints can hold:
+// a slow or stalled client never keeps a connection (and its goroutine)
+// for ever.
+type httpTimeouts struct {
+	readHeader time.Duration // the request line and headers
+	read       time.Duration // the whole request, body included
+	write      time.Duration // from the end of the request headers to the end of the answer
+	idle       time.Duration // a keep-alive connection between requests
+}
+
+// defaultHTTPTimeouts: the endpoints answer in well under a second; write
+// leaves room for /readyz's own readyTimeout.
+var defaultHTTPTimeouts = httpTimeouts{
+	readHeader: 10 * time.Second,
+	read:       30 * time.Second,
+	write:      30 * time.Second,
+	idle:       2 * time.Minute,
+}
+
+func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+	}
 }
 
 // scheduleFlags validates --interval and --jitter.
@@ -160,6 +190,9 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 		// Every outcome is observed, skipped runs and runs that failed
 		// before they were recorded (database down) included.
 		s.m.ObserveRun(sum)
+		if errors.Is(err, load.ErrSchemaTooNew) {
+			return err // no later run can succeed: refuse, as sync does
+		}
 		if ctx.Err() != nil {
 			ev := s.log.Info().Str("status", sum.Status)
 			if sum.RunID != 0 {
@@ -246,6 +279,8 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 		switch cur, latest, err := s.versions(ctx); {
 		case err != nil:
 			fail("schema: %v", err)
+		case cur > latest:
+			fail("schema: version %d is newer than this binary's %d (run the ratickets that migrated it, or a newer one)", cur, latest)
 		case cur != latest:
 			fail("schema: at version %d, this binary expects %d (run `ratickets migrate up`)", cur, latest)
 		default:

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -439,6 +441,7 @@ func TestReadinessChecks(t *testing.T) {
 		{"just within 3 intervals", 45 * time.Minute, 4, 4, true, "ok   runs"},
 		{"no run for more than 3 intervals", 46 * time.Minute, 4, 4, false, "FAIL runs: none ended in the last 46m0s"},
 		{"schema behind", time.Minute, 3, 4, false, "FAIL schema: at version 3, this binary expects 4"},
+		{"schema ahead", time.Minute, 6, 5, false, "FAIL schema: version 6 is newer than this binary's 5"},
 	}
 	for _, tc := range cases {
 		s := &scheduler{
@@ -452,6 +455,43 @@ func TestReadinessChecks(t *testing.T) {
 		if ok != tc.ok || !strings.Contains(text, tc.want) {
 			t.Errorf("%s: ready %v, want %v; report:\n%s\nwant a line with %q", tc.name, ok, tc.ok, text, tc.want)
 		}
+	}
+}
+
+// TestJobsRefuseNewerSchema: sync, backfill and serve exit 1 against a
+// database migrated by a newer ratickets, with or without --no-migrate,
+// naming both versions, and write nothing to it.
+func TestJobsRefuseNewerSchema(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, fakeapi.Options{Seed: 8, Tickets: 50})
+	future := load.SchemaVersion() + 1
+	if _, err := c.db.Pool.Exec(context.Background(), `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, future); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"sync"}, {"sync", "--no-migrate"},
+		{"backfill", "--from-id", "1", "--to-id", "5"}, {"backfill", "--no-migrate", "--from-id", "1", "--to-id", "5"},
+		{"serve", "--listen", "127.0.0.1:0", "--interval", "1h"}, {"serve", "--no-migrate", "--listen", "127.0.0.1:0", "--interval", "1h"},
+	} {
+		done := make(chan struct{})
+		var code int
+		var stderr string
+		go func() {
+			defer close(done)
+			code, _, stderr = c.run(args...)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%v against a newer schema still running after 30s", args)
+		}
+		want := fmt.Sprintf("version %d, newer than this binary's %d", future, future-1)
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%v: exit %d, want 1 with %q; stderr:\n%s", args, code, want, stderr)
+		}
+	}
+	if n := c.count(`SELECT (SELECT count(*) FROM sync_runs) + (SELECT count(*) FROM tickets)`); n != 0 {
+		t.Errorf("%d rows written to a database with a newer schema", n)
 	}
 }
 
@@ -623,5 +663,66 @@ func TestLogFormats(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestHTTPServerTimeouts: serve's HTTP server drops a client that sends its
+// request too slowly and a keep-alive connection left idle, each after its
+// timeout (shortened here); the defaults set every timeout.
+func TestHTTPServerTimeouts(t *testing.T) {
+	t.Parallel()
+	d := defaultHTTPTimeouts
+	if d.readHeader <= 0 || d.read < d.readHeader || d.write <= readyTimeout || d.idle <= 0 {
+		t.Fatalf("default timeouts %+v: each must be set, write longer than /readyz's %s", d, readyTimeout)
+	}
+	start := func(to httpTimeouts) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			fmt.Fprintln(w, "ok")
+		}), to)
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return ln.Addr().String()
+	}
+	// Each case leaves the other timeouts long, so that only one can fire
+	// (an unset IdleTimeout falls back to ReadTimeout).
+	slowRead := start(httpTimeouts{readHeader: time.Second, read: 300 * time.Millisecond, write: time.Minute, idle: time.Minute})
+	shortIdle := start(httpTimeouts{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: 300 * time.Millisecond})
+
+	// closedWithin reports whether the server closes conn within d.
+	closedWithin := func(conn net.Conn, d time.Duration) bool {
+		_ = conn.SetReadDeadline(time.Now().Add(d))
+		_, err := io.Copy(io.Discard, conn)
+		return err == nil // EOF: the server closed it; a timeout is an error
+	}
+
+	// A body that never finishes arriving.
+	conn, err := net.Dial("tcp", slowRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+	if !closedWithin(conn, 3*time.Second) {
+		t.Error("a request body stalled past the read timeout kept its connection")
+	}
+
+	// An idle keep-alive connection.
+	conn2, err := net.Dial("tcp", shortIdle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	fmt.Fprintf(conn2, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn2), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	if !closedWithin(conn2, 3*time.Second) {
+		t.Error("an idle keep-alive connection outlived the idle timeout")
 	}
 }

@@ -196,6 +196,11 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 						b.add(raw)
 						r.sum.Seen++
 					}
+					// Say which list the tickets came from: an unofficial one can
+					// never be in the open list, so reconciliation leaves it be.
+					if err := cfg.Store.MarkUnofficial(m.ctx, r.runID, pos.Unofficial, ticketIDs(page.Tickets)); err != nil {
+						return err
+					}
 					// The checkpoint still names this half: a resume reads
 					// it again from its start.
 					if err := maybeFlush(); err != nil {
@@ -218,4 +223,22 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		report(true)
 		return err
 	})
+}
+
+// ticketIDs reads the ID of each record that has a usable one (the others
+// are set aside by the transform anyway).
+func ticketIDs(raws []json.RawMessage) []int64 {
+	ids := make([]int64, 0, len(raws))
+	for _, raw := range raws {
+		var rec struct {
+			ID json.RawMessage `json:"ID"`
+		}
+		if json.Unmarshal(raw, &rec) != nil {
+			continue
+		}
+		if id, err := strconv.ParseInt(strings.Trim(string(rec.ID), `"`), 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

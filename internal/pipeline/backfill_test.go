@@ -93,28 +93,40 @@ func TestBackfillIDsResumes(t *testing.T) {
 }
 
 // TestBackfillGames fetches whole games in every state, promoted and
-// unofficial achievements, and a sync afterwards does not look up the
-// unofficial open tickets.
+// unofficial achievements. A sync afterwards looks up the official tickets
+// the backfill stored as open that are no longer in the open list, and
+// never the unofficial ones (they cannot be in it: the backfill marked them).
 func TestBackfillGames(t *testing.T) {
 	t.Parallel()
 	e := setup(t, fakeapi.Options{Seed: 33, Tickets: 600})
-	e.sync(t) // fills the games known to the database
-	sum, err := pipeline.BackfillGames(context.Background(), e.cfg, nil, false, nil)
+	gameSet := map[int64]bool{}
+	for _, f := range e.fake.All() {
+		gameSet[f.GameID] = true
+	}
+	var games []int64
+	for g := range gameSet {
+		games = append(games, g)
+	}
+	slices.Sort(games)
+	sum, err := pipeline.BackfillGames(context.Background(), e.cfg, games, false, nil)
 	if err != nil || sum.Status != load.StatusSucceeded {
 		t.Fatalf("backfill games: %q %v", sum.Status, err)
 	}
-	games := map[int64]bool{}
-	for _, id := range mustGameIDs(t, e) {
-		games[id] = true
-	}
 	db := dbTickets(t, e.pool)
-	var unofficial int
+	var unofficial, unofficialOpen, officialOpen []int64
 	for _, f := range e.fake.All() {
-		if f.Deleted || !games[f.GameID] {
+		if f.Deleted {
 			continue
 		}
-		if !f.Promoted {
-			unofficial++
+		isOpen := f.ReportState == 1 || f.ReportState == 3
+		switch {
+		case !f.Promoted:
+			unofficial = append(unofficial, f.ID)
+			if isOpen {
+				unofficialOpen = append(unofficialOpen, f.ID)
+			}
+		case isOpen:
+			officialOpen = append(officialOpen, f.ID)
 		}
 		d, ok := db[f.ID]
 		if !ok {
@@ -125,13 +137,42 @@ func TestBackfillGames(t *testing.T) {
 			t.Errorf("ticket %d state %d, source %d", f.ID, d.state, f.ReportState)
 		}
 	}
-	if unofficial == 0 {
-		t.Error("the simulated games have no unofficial tickets; the test proves nothing about f=5")
+	if len(unofficialOpen) < 2 || len(officialOpen) < 3 {
+		t.Fatalf("the simulated games have %d open unofficial and %d open official tickets; the test proves nothing about f=5", len(unofficialOpen), len(officialOpen))
 	}
-	before := e.fake.Requests()["ticket"]
+	if n := count(t, e.pool, `SELECT count(*) FROM unofficial_tickets`); n != int64(len(unofficial)) {
+		t.Errorf("%d tickets marked unofficial, the games have %d", n, len(unofficial))
+	}
+	// Resolved at the source after the backfill, before any sync.
+	resolved := officialOpen[:3]
+	for _, id := range resolved {
+		e.fake.SetState(id, 2, "fixer")
+	}
+	for _, id := range unofficialOpen {
+		e.fake.SetState(id, 2, "fixer")
+	}
+	l := watchLookups(e)
 	e.sync(t)
-	if n := e.fake.Requests()["ticket"] - before; n != 0 {
-		t.Errorf("sync after a game backfill made %d i= lookups, want 0", n)
+	for _, id := range resolved {
+		if l.count(id) != 1 {
+			t.Errorf("official ticket %d, open when backfilled and resolved since, was looked up %d times, want 1", id, l.count(id))
+		}
+	}
+	for _, id := range unofficialOpen {
+		if l.count(id) != 0 {
+			t.Errorf("unofficial ticket %d was looked up %d times: it can never be in the open list", id, l.count(id))
+		}
+	}
+	db = dbTickets(t, e.pool)
+	for _, id := range resolved {
+		if db[id].state != 2 {
+			t.Errorf("ticket %d state %d after the sync, want resolved", id, db[id].state)
+		}
+	}
+	l.reset()
+	e.sync(t)
+	if n := len(l.ids); n != 0 {
+		t.Errorf("a quiet sync after that made %d lookups", n)
 	}
 }
 

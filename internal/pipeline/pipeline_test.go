@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,13 +31,26 @@ type env struct {
 	pool   *pgxpool.Pool
 	client *extract.Client
 	cfg    pipeline.Config
+	// broken holds ticket ids whose i= lookup answers 500, every time, each
+	// with an *atomic.Int64 counting its requests.
+	broken sync.Map
 }
 
 func setup(t *testing.T, opts fakeapi.Options) *env {
 	t.Helper()
 	fake := fakeapi.New(opts)
+	e := &env{fake: fake}
 	mux := http.NewServeMux()
-	mux.Handle("/ra/", http.StripPrefix("/ra", fake))
+	mux.Handle("/ra/", http.StripPrefix("/ra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, err := strconv.ParseInt(r.URL.Query().Get("i"), 10, 64); err == nil {
+			if n, ok := e.broken.Load(id); ok {
+				n.(*atomic.Int64).Add(1)
+				http.Error(w, `{"message":"Server Error"}`, http.StatusInternalServerError)
+				return
+			}
+		}
+		fake.ServeHTTP(w, r)
+	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	client, err := extract.New(extract.Config{
@@ -47,9 +62,9 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	}
 	db := pgtest.NewDB(t)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	return &env{fake: fake, pool: db.Pool, client: client, cfg: pipeline.Config{
-		Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250,
-	}}
+	e.pool, e.client = db.Pool, client
+	e.cfg = pipeline.Config{Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250}
+	return e
 }
 
 func (e *env) sync(t *testing.T) pipeline.Summary {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,8 +19,9 @@ import (
 
 // Defaults for Config's zero values.
 const (
-	DefaultBatchSize     = 5000
-	DefaultFlushInterval = 2 * time.Second
+	DefaultBatchSize       = 5000
+	DefaultFlushInterval   = 2 * time.Second
+	DefaultVanishedRecheck = 24 * time.Hour
 )
 
 // Config is what a Sync or Backfill needs. Zero values mean the stated
@@ -39,6 +42,21 @@ type Config struct {
 	// Redact, when non-nil, scrubs secrets from the error text a failed run
 	// records in sync_runs.
 	Redact func(string) string
+	// VanishedRecheck is how long a vanished ticket goes without a lookup
+	// (default 24h): a sync's reconciliation looks it up again once its
+	// last not-found answer is older than that, since a ticket can come
+	// back. Negative: never.
+	VanishedRecheck time.Duration
+}
+
+func (c *Config) vanishedRecheck() time.Duration {
+	switch {
+	case c.VanishedRecheck < 0:
+		return 0
+	case c.VanishedRecheck == 0:
+		return DefaultVanishedRecheck
+	}
+	return c.VanishedRecheck
 }
 
 func (c *Config) redact(s string) string {
@@ -64,19 +82,22 @@ func (c *Config) flushInterval() time.Duration {
 
 // Summary is what one run did.
 type Summary struct {
-	RunID          int64
-	Kind           string
-	Status         string // load.Status*; "skipped" when another run held the lock
-	Error          string
-	Pages          int64
-	Requests       int64
-	Retries        int64
-	Rereads        int64
-	Seen           int64
-	Counts         load.Counts
-	Reconciled     int64
-	Vanished       int64
-	NotFound       int64
+	RunID      int64
+	Kind       string
+	Status     string // load.Status*; "skipped" when another run held the lock
+	Error      string
+	Pages      int64
+	Requests   int64
+	Retries    int64
+	Rereads    int64
+	Seen       int64
+	Counts     load.Counts
+	Reconciled int64
+	Vanished   int64
+	NotFound   int64
+	// LookupFailed lists the tickets reconciliation could not look up (an
+	// error other than not-found, past the retries); the run then fails.
+	LookupFailed   []int64
 	APIOpenTickets *int64
 	ScanComplete   bool
 	Abandoned      int64 // stale 'running' rows this run marked abandoned
@@ -128,8 +149,16 @@ func (r *runner) progress() *load.Progress {
 func run(ctx context.Context, cfg Config, kind string, work func(context.Context, *runner) error) (Summary, error) {
 	start := time.Now()
 	log := cfg.Log.With().Str("stage", kind).Logger()
+	// A schema newer than this binary means tables it does not understand:
+	// write nothing, not even a sync_runs row.
+	if err := cfg.Store.CheckSchema(ctx); err != nil {
+		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
+	}
 	lock, ok, err := cfg.Store.TryLock(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
 	if !ok {
@@ -140,6 +169,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 
 	runID, abandoned, err := cfg.Store.StartRun(ctx, kind, cfg.Version)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
 	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats()}
@@ -153,6 +185,10 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	ctx = runLog.WithContext(ctx) // extract and load log with run_id too
 
 	workErr := work(ctx, r)
+	if ctx.Err() == nil {
+		// lock_timeout or statement_timeout: say which, and what to change.
+		workErr = cfg.Store.ExplainTimeout(workErr)
+	}
 	if workErr == nil && r.sum.Seen > 0 && r.sum.Counts.Rejected == r.sum.Seen {
 		workErr = fmt.Errorf("%w (%d records): see rejected_records", ErrAllRejected, r.sum.Seen)
 	}
@@ -473,11 +509,24 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	return true, nil
 }
 
+// maxLookupFailuresInARow ends the lookups when that many fail one after
+// the other: then the API is failing, not one ticket, and every further
+// lookup would only wait through its retries.
+const maxLookupFailuresInARow = 5
+
+// ErrLookupsFailed fails a run whose reconciliation could not look up some
+// tickets (an error other than not-found, past the retries). Everything the
+// other lookups learned is stored.
+var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets")
+
 // reconcile looks up, by id, every ticket the database holds as open or
-// request that the complete scan did not see, and stores what the source
-// says of it now. A 404 marks the ticket vanished; its state stays.
+// request that the complete scan did not see (and vanished tickets due for
+// another look), and stores what the source says of it now. A not-found
+// answer marks the ticket vanished; its state stays. A lookup that fails
+// otherwise does not stop the others: the run fails at the end, naming the
+// ids it could not look up.
 func (r *runner) reconcile(ctx context.Context) error {
-	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID)
+	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck())
 	if err != nil {
 		return err
 	}
@@ -487,17 +536,36 @@ func (r *runner) reconcile(ctx context.Context) error {
 	r.log.Info().Int("tickets", len(ids)).Msg("reconciling tickets that left the open list")
 	m := startMerger(ctx, r)
 	b := m.newBatcher(false)
-	var gone []int64
+	var gone, failed []int64
+	var firstErr error
 	lookErr := func() error {
-		for _, id := range ids {
+		inARow := 0
+		for i, id := range ids {
 			raw, err := r.cfg.Client.Ticket(m.ctx, id)
-			if errors.Is(err, extract.ErrNotFound) {
+			switch {
+			case errors.Is(err, extract.ErrNotFound):
 				gone = append(gone, id)
+				inARow = 0
+				continue
+			case err != nil && (m.ctx.Err() != nil || errors.Is(err, extract.ErrUnauthorized)):
+				// Every further lookup would fail the same way.
+				return fmt.Errorf("reconcile ticket %d: %w", id, err)
+			case err != nil:
+				failed = append(failed, id)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("ticket %d: %w", id, err)
+				}
+				r.log.Warn().Int64("ticket_id", id).Str("error", r.cfg.redact(err.Error())).
+					Msg("lookup failed; going on with the other tickets")
+				if inARow++; inARow == maxLookupFailuresInARow {
+					failed = append(failed, ids[i+1:]...)
+					r.log.Warn().Int("failures_in_a_row", inARow).Int("not_tried", len(ids)-i-1).
+						Msg("lookups keep failing; not trying the rest")
+					return nil
+				}
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("reconcile ticket %d: %w", id, err)
-			}
+			inARow = 0
 			b.add(raw)
 			r.sum.Reconciled++
 			if b.due(r.cfg.flushInterval()) {
@@ -506,18 +574,43 @@ func (r *runner) reconcile(ctx context.Context) error {
 				}
 			}
 		}
-		if b.n() > 0 {
-			return m.send(b.take())
-		}
 		return nil
 	}()
-	err = errors.Join(m.wait(), lookErr)
+	// What the lookups before a failure learned is still true: store it.
+	if b.n() > 0 && m.ctx.Err() == nil {
+		lookErr = errors.Join(lookErr, m.send(b.take()))
+	}
+	mergeErr := m.wait()
 	b.discard()
-	if err != nil {
-		return err
+	if mergeErr != nil {
+		return errors.Join(mergeErr, lookErr)
 	}
 	r.sum.NotFound = int64(len(gone))
-	n, err := r.cfg.Store.MarkVanished(ctx, r.runID, gone)
-	r.sum.Vanished = n
-	return err
+	if ctx.Err() == nil {
+		n, err := r.cfg.Store.MarkVanished(ctx, r.runID, gone)
+		r.sum.Vanished = n
+		lookErr = errors.Join(lookErr, err)
+	}
+	if len(failed) > 0 {
+		r.sum.LookupFailed = failed
+		lookErr = errors.Join(lookErr, fmt.Errorf("%w: %d of %d (ids %s); first error: %w",
+			ErrLookupsFailed, len(failed), len(ids), idList(failed, 50), firstErr))
+	}
+	return lookErr
+}
+
+// idList writes up to limit ids, then how many more there are.
+func idList(ids []int64, limit int) string {
+	var sb strings.Builder
+	for i, id := range ids {
+		if i == limit {
+			fmt.Fprintf(&sb, " and %d more", len(ids)-limit)
+			break
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.FormatInt(id, 10))
+	}
+	return sb.String()
 }
