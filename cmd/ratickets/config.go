@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -133,7 +135,10 @@ func addCommon(o *options) *common {
 // apiOpts holds the options of commands that talk to the RA API.
 type apiOpts struct {
 	baseURL, username, apiKey, apiKeyFile, rps, maxRetries, timeout *option
-	allowUnlimited                                                  *bool
+	allowUnlimited, allowInsecure                                   *bool
+	// keyFileWarning, set by key, says that the key file is readable by
+	// group or others.
+	keyFileWarning string
 }
 
 func addAPI(o *options) *apiOpts {
@@ -147,6 +152,7 @@ func addAPI(o *options) *apiOpts {
 		timeout:    o.str("timeout", "RA_TIMEOUT", "30s", "timeout of one HTTP request"),
 	}
 	a.allowUnlimited = o.fs.Bool("allow-unlimited", false, "allow --rps 0 against the real RetroAchievements site")
+	a.allowInsecure = o.fs.Bool("allow-insecure", false, "allow a plain http:// --base-url on a host that is not loopback (the key would travel in clear)")
 	return a
 }
 
@@ -160,6 +166,7 @@ func (a *apiOpts) key() (string, error) {
 		if err != nil {
 			return "", usageErr("--api-key-file: %v", errors.Unwrap(err))
 		}
+		a.keyFileWarning = keyFileWarning(a.apiKeyFile.val)
 		return strings.TrimSpace(string(b)), nil
 	}
 	return "", nil
@@ -185,7 +192,11 @@ func (a *apiOpts) clientConfig(log zerolog.Logger) (extract.Config, error) {
 		return extract.Config{}, usageErr("--rps must be 0 (unlimited) or more")
 	}
 	base := strings.TrimRight(a.baseURL.val, "/")
-	if rps == 0 && base == DefaultBaseURL && !*a.allowUnlimited {
+	u, err := checkBaseURL(base, *a.allowInsecure)
+	if err != nil {
+		return extract.Config{}, err
+	}
+	if rps == 0 && isRealSite(u) && !*a.allowUnlimited {
 		return extract.Config{}, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
 	}
 	retries, err := a.maxRetries.Int()
@@ -209,6 +220,54 @@ func (a *apiOpts) clientConfig(log zerolog.Logger) (extract.Config, error) {
 		UserAgent:  "ratickets/" + version() + " (+https://github.com/ratickets/ratickets)",
 		Logger:     log.With().Str("stage", "extract").Logger(),
 	}, nil
+}
+
+// checkBaseURL parses the API base URL and refuses plain http on a host
+// that is not loopback, unless allowInsecure: the key is sent in the query
+// string of every request.
+func checkBaseURL(base string, allowInsecure bool) (*url.URL, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !allowInsecure && !isLoopback(u.Hostname()) {
+			return nil, usageErr("--base-url: plain http to %s would send the API key in clear; use https, or --allow-insecure", u.Hostname())
+		}
+	default:
+		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// isRealSite reports whether u points at RetroAchievements itself: the
+// host retroachievements.org or any host under it, in any case, with or
+// without a trailing dot or a port.
+func isRealSite(u *url.URL) bool {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return host == "retroachievements.org" || strings.HasSuffix(host, ".retroachievements.org")
+}
+
+// keyFileWarning returns a warning when the key file is readable by group
+// or others ("" otherwise).
+func keyFileWarning(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the API key file is readable by group or others (mode %04o); chmod 600 it", fi.Mode().Perm())
 }
 
 // newLogger builds the one logger of the process. Everything it writes goes
@@ -242,7 +301,7 @@ func consoleWriter(w io.Writer, getenv func(string) string) io.Writer {
 func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, usageErr("--database-url: %v", err)
+		return nil, usageErr("--database-url: %s", parseReason(err))
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "ratickets"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -258,13 +317,29 @@ func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// dbPassword returns the password the database URL or PGPASSWORD carries,
-// so that the redactor can scrub it.
-func dbPassword(databaseURL string, getenv func(string) string) string {
-	if cfg, err := pgxpool.ParseConfig(databaseURL); err == nil && cfg.ConnConfig.Password != "" {
-		return cfg.ConnConfig.Password
+// parseReason is the reason a connection string was refused, without the
+// string itself, which pgx quotes (redacting only the passwords it can
+// recognise in a string it could not parse).
+func parseReason(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "cannot parse `") {
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			return "cannot parse the connection string: " + msg[i+3:]
+		}
+		return "cannot parse the connection string"
 	}
-	return getenv("PGPASSWORD")
+	return msg
+}
+
+// dbPasswords returns every value the database URL (parsed tolerantly, for
+// malformed ones) or PGPASSWORD may carry as the password, so that the
+// redactor can scrub it.
+func dbPasswords(databaseURL string, getenv func(string) string) []string {
+	pws := append(redact.ConnStringPasswords(databaseURL), getenv("PGPASSWORD"))
+	if cfg, err := pgxpool.ParseConfig(databaseURL); err == nil && cfg.ConnConfig.Password != "" {
+		pws = append(pws, cfg.ConnConfig.Password)
+	}
+	return pws
 }
 
 // exitCode maps an error to the exit status and prints its one-line reason.

@@ -30,7 +30,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if code, ok := parseFlags(o, args[1:], getenv); !ok {
 		return code
 	}
-	red := redact.New(dbPassword(c.databaseURL.val, getenv))
+	red := redact.New(dbPasswords(c.databaseURL.val, getenv)...)
 	log, err := newLogger(c.logFormat.val, c.logLevel.val, stderr, red, getenv)
 	if err != nil {
 		return exitCode(err, stderr, red)

@@ -33,7 +33,7 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	if code, ok := parseFlags(o, args, getenv); !ok {
 		return code
 	}
-	red := redact.New(dbPassword(c.databaseURL.val, getenv))
+	red := redact.New(dbPasswords(c.databaseURL.val, getenv)...)
 	log, err := newLogger(c.logFormat.val, c.logLevel.val, stderr, red, getenv)
 	if err != nil {
 		return exitCode(err, stderr, red)

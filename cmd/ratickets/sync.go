@@ -64,10 +64,13 @@ func (f *jobFlags) setup(ctx context.Context, getenv func(string) string, stderr
 	if err != nil {
 		return nil, err
 	}
-	red := redact.New(key, dbPassword(f.common.databaseURL.val, getenv))
+	red := redact.New(append(dbPasswords(f.common.databaseURL.val, getenv), key)...)
 	log, err := newLogger(f.common.logFormat.val, f.common.logLevel.val, stderr, red, getenv)
 	if err != nil {
 		return &jobEnv{red: red}, err
+	}
+	if f.api.keyFileWarning != "" {
+		log.Warn().Str("path", f.api.apiKeyFile.val).Msg(f.api.keyFileWarning)
 	}
 	ccfg, err := f.api.clientConfig(log)
 	if err != nil {
