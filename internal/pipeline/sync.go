@@ -36,16 +36,6 @@ type Config struct {
 	// FlushInterval bounds how long a partial batch waits for more pages
 	// (default 2s), so a slow, rate-limited scan still lands steadily.
 	FlushInterval time.Duration
-	// Redact, when non-nil, scrubs secrets from the error text a failed run
-	// records in sync_runs.
-	Redact func(string) string
-}
-
-func (c *Config) redact(s string) string {
-	if c.Redact != nil {
-		return c.Redact(s)
-	}
-	return s
 }
 
 func (c *Config) batchSize() int {
@@ -167,9 +157,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 			res.Snapshot = &load.Snapshot{APIOpenTickets: r.sum.APIOpenTickets, SeenOpen: r.seenOpen, SeenRequest: r.seenRequest}
 		}
 	case ctx.Err() != nil:
-		res.Status, res.Error = load.StatusCancelled, cfg.redact(workErr.Error())
+		res.Status, res.Error = load.StatusCancelled, workErr.Error()
 	default:
-		res.Status, res.Error = load.StatusFailed, cfg.redact(workErr.Error())
+		res.Status, res.Error = load.StatusFailed, workErr.Error()
 	}
 	r.sum.Status, r.sum.Error = res.Status, res.Error
 	r.sum.Duration = time.Since(start)
