@@ -41,51 +41,49 @@ ready and serves until interrupted.`
 
 func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 	stdout, stderr := st.stdout, st.stderr
-	listen, tickets, seed, username, apiKey := &c.Listen, &c.Tickets, &c.Seed, &c.Username, &c.APIKey
-	churnEvery, churnEvents, faultRate, latency, start := &c.ChurnEvery, &c.ChurnEvents, &c.FaultRate, &c.Latency, &c.Start
 	badUsage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "ratickets fakeapi: "+format+"\nRun 'ratickets fakeapi --help' for the flags.\n", a...)
 		return exitUsage
 	}
 	switch {
-	case *tickets < 0:
+	case c.Tickets < 0:
 		return badUsage("--tickets must be >= 0")
-	case *churnEvery < 0:
+	case c.ChurnEvery < 0:
 		return badUsage("--churn-every must be >= 0")
-	case *churnEvents < 0:
+	case c.ChurnEvents < 0:
 		return badUsage("--churn-events must be >= 0")
-	case *faultRate < 0 || *faultRate > 1:
+	case c.FaultRate < 0 || c.FaultRate > 1:
 		return badUsage("--fault-rate must be between 0 and 1")
-	case *latency < 0:
+	case c.Latency < 0:
 		return badUsage("--latency must be >= 0")
 	}
 	startAt := time.Now().UTC().Truncate(24 * time.Hour)
-	if *start != "today" {
-		t, err := time.Parse(time.DateOnly, *start)
+	if c.Start != "today" {
+		t, err := time.Parse(time.DateOnly, c.Start)
 		if err != nil {
-			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", *start)
+			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", c.Start)
 		}
 		startAt = t
 	}
-	if *apiKey == "" {
+	if c.APIKey == "" {
 		return badUsage("--api-key must not be empty")
 	}
 
 	srv := fakeapi.New(fakeapi.Options{
-		Seed:     *seed,
-		Tickets:  *tickets,
-		Empty:    *tickets == 0,
-		Username: *username,
-		APIKey:   *apiKey,
-		Latency:  *latency,
+		Seed:     c.Seed,
+		Tickets:  c.Tickets,
+		Empty:    c.Tickets == 0,
+		Username: c.Username,
+		APIKey:   c.APIKey,
+		Latency:  c.Latency,
 		Start:    startAt,
 	})
-	if *faultRate > 0 {
+	if c.FaultRate > 0 {
 		// Separate streams so turning churn on does not change the faults.
-		srv.SetFaultRate(*faultRate, rand.New(rand.NewSource(*seed+2)))
+		srv.SetFaultRate(c.FaultRate, rand.New(rand.NewSource(c.Seed+2)))
 	}
 
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakeapi: listen: %v\n", err)
 		return 1
@@ -97,17 +95,17 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 	fmt.Fprintf(stdout, "fakeapi listening on http://%s (%d tickets, %d open)\n",
 		ln.Addr().String(), len(srv.All()), len(srv.Open()))
 
-	if *churnEvery > 0 && *churnEvents > 0 {
+	if c.ChurnEvery > 0 && c.ChurnEvents > 0 {
 		go func() {
-			rng := rand.New(rand.NewSource(*seed + 1))
-			tick := time.NewTicker(*churnEvery)
+			rng := rand.New(rand.NewSource(c.Seed + 1))
+			tick := time.NewTicker(c.ChurnEvery)
 			defer tick.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-tick.C:
-					srv.Churn(rng, *churnEvents)
+					srv.Churn(rng, c.ChurnEvents)
 				}
 			}
 		}()

@@ -49,7 +49,7 @@ type cliModel struct {
 	VersionC versionCmd  `cmd:"" name:"version" help:"print the version"`
 }
 
-// io carries what a command needs from run besides its flags.
+// stdio carries what a command needs from run besides its flags.
 type stdio struct {
 	getenv         func(string) string
 	stdout, stderr io.Writer
