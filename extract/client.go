@@ -18,6 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"github.com/ratickets/ratickets/internal/redact"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -78,7 +80,10 @@ type Config struct {
 	UserAgent string
 	// HTTPClient defaults to a client with a clone of
 	// http.DefaultTransport. Its Timeout should be 0: Config.Timeout applies
-	// per attempt.
+	// per attempt. The Client uses a copy of it whose redirect policy
+	// refuses redirects to another host or to plain http and never sends a
+	// Referer (the request URL carries the key); a CheckRedirect of its own
+	// still runs after that policy.
 	HTTPClient *http.Client
 	// Logger receives retry warnings and per-request debug lines. The zero
 	// value logs nothing (a zero zerolog.Logger has no writer).
@@ -125,6 +130,7 @@ type Client struct {
 	endpoint    string
 	username    string
 	apiKey      string
+	red         *redact.Redactor // removes the key from every error
 	userAgent   string
 	timeout     time.Duration
 	maxAttempts int
@@ -173,6 +179,7 @@ func New(cfg Config) (*Client, error) {
 		endpoint:    strings.TrimRight(base, "/") + endpointPath,
 		username:    cfg.Username,
 		apiKey:      cfg.APIKey,
+		red:         redact.New(cfg.APIKey),
 		userAgent:   cfg.UserAgent,
 		timeout:     cfg.Timeout,
 		maxAttempts: cfg.MaxRetries + 1,
@@ -215,6 +222,9 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.hc = &http.Client{Transport: tr.Clone()}
 	}
+	hc := *c.hc
+	hc.CheckRedirect = sameOriginRedirects(c.hc.CheckRedirect)
+	c.hc = &hc
 	if cfg.RPS > 0 && !math.IsInf(cfg.RPS, 1) {
 		// Burst 1: requests are spaced evenly, never bunched.
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.RPS), 1)
@@ -334,8 +344,8 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 			c.retries.Add(1)
 		}
 		start := time.Now()
-		out := c.attempt(ctx, target, decode)
-		out.err = c.redact(out.err)
+		out := c.attempt(ctx, target, notFoundAnswer(mode, params), decode)
+		out.err = c.red.Error(out.err)
 
 		if out.err != nil && ctx.Err() != nil {
 			// The caller gave up: no retry, and report the context's error.
@@ -397,8 +407,10 @@ func (c *Client) observe(a Attempt) {
 	}
 }
 
-// attempt makes one HTTP request and classifies the result.
-func (c *Client) attempt(ctx context.Context, target string, decode func([]byte) error) outcome {
+// attempt makes one HTTP request and classifies the result. notFound is
+// the API's error text for a missing ticket or game ("" when the request
+// names none).
+func (c *Client) attempt(ctx context.Context, target, notFound string, decode func([]byte) error) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
@@ -411,7 +423,7 @@ func (c *Client) attempt(ctx context.Context, target string, decode func([]byte)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// Sanitize the *url.Error before anything wraps it.
-		return c.transportOutcome(actx, c.redact(err), 0)
+		return c.transportOutcome(actx, c.red.Error(err), 0)
 	}
 	defer resp.Body.Close()
 
@@ -419,7 +431,8 @@ func (c *Client) attempt(ctx context.Context, target string, decode func([]byte)
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyRead))
 		out := outcome{
 			status: resp.StatusCode,
-			err:    &APIError{Status: resp.StatusCode, Body: c.bodySnippet(b, apiErrorBodyMax)},
+			err: &APIError{Status: resp.StatusCode, Body: c.bodySnippet(b, apiErrorBodyMax),
+				NotFound: resp.StatusCode == http.StatusNotFound && isNotFoundAnswer(b, notFound)},
 		}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
@@ -437,13 +450,23 @@ func (c *Client) attempt(ctx context.Context, target string, decode func([]byte)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return c.transportOutcome(actx, fmt.Errorf("ra api: read body: %w", c.redact(err)), resp.StatusCode)
+		return c.transportOutcome(actx, fmt.Errorf("ra api: read body: %w", c.red.Error(err)), resp.StatusCode)
 	}
 	if int64(len(body)) > c.maxBody {
 		return outcome{status: resp.StatusCode,
 			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.maxBody)}
 	}
 	if err := decode(body); err != nil {
+		if clean := c.red.Bytes(body); len(clean) != len(body) || string(clean) != string(body) {
+			// The error may quote the start of the body, cut at a fixed
+			// length: a key cut in half there would escape redaction of
+			// the message, so the message is made from the redacted body.
+			if cerr := decode(clean); cerr != nil {
+				err = &redactedDecodeError{msg: cerr.Error(), err: err}
+			} else {
+				err = fmt.Errorf("%w (%d bytes, holding the API key)", ErrMalformedBody, len(body))
+			}
+		}
 		return outcome{status: resp.StatusCode, err: err, retryable: errors.Is(err, ErrMalformedBody)}
 	}
 	return outcome{status: resp.StatusCode}
@@ -459,7 +482,7 @@ func (c *Client) transportOutcome(actx context.Context, err error, status int) o
 			err: fmt.Errorf("ra api: no complete response within %v: %w", c.timeout, err)}
 	}
 	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &certErr) {
+	if errors.As(err, &certErr) || errors.Is(err, ErrRedirectRefused) {
 		return outcome{status: status, err: err}
 	}
 	return outcome{status: status, err: err, retryable: true}
@@ -554,3 +577,36 @@ func (c *Client) logger(ctx context.Context) *zerolog.Logger {
 	}
 	return &c.log
 }
+
+// sameOriginRedirects returns a redirect policy that refuses a redirect to
+// another host (host and port) or from https to http, and removes the
+// Referer Go would send (the previous URL, which carries y=KEY). next, when
+// set, is the caller's own policy, consulted after this one.
+func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		req.Header.Del("Referer")
+		first := via[0].URL
+		switch {
+		case !strings.EqualFold(req.URL.Host, first.Host):
+			return fmt.Errorf("%w: to another host (%s)", ErrRedirectRefused, req.URL.Host)
+		case req.URL.Scheme != first.Scheme && req.URL.Scheme != "https":
+			return fmt.Errorf("%w: from %s to %s", ErrRedirectRefused, first.Scheme, req.URL.Scheme)
+		case len(via) >= 10:
+			return fmt.Errorf("%w: more than 10 redirects", ErrRedirectRefused)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+}
+
+// redactedDecodeError is a decode error whose message was made from the
+// body with the key redacted; the chain is the original error's.
+type redactedDecodeError struct {
+	msg string
+	err error
+}
+
+func (e *redactedDecodeError) Error() string { return e.msg }
+func (e *redactedDecodeError) Unwrap() error { return e.err }

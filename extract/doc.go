@@ -10,10 +10,15 @@
 // per-attempt timeouts, connection resets/EOF and 2xx bodies that are not the
 // expected JSON (HTML error pages, truncated JSON, wrong top-level shape) are
 // retried with exponential backoff and full jitter, never sooner than a
-// Retry-After header asks. 401/403 (ErrUnauthorized), 404 (ErrNotFound) and
-// other 4xx fail at once. The API key never appears in an error or a log:
-// *url.Error URLs are sanitized and any remaining occurrence of the key in an
-// error message is replaced by REDACTED.
+// Retry-After header asks. 401/403 (ErrUnauthorized), 404 and other 4xx fail
+// at once; only the API's own answer to a missing ticket or game (404 with
+// {"error":"Ticket ID N not found"} for the id asked) matches ErrNotFound. A
+// redirect to another host or from https to http is refused
+// (ErrRedirectRefused) and no Referer is ever sent: both would hand the key
+// to someone else. The API key never appears in an error or a log: every
+// error passes through internal/redact, which sanitizes *url.Error URLs and
+// replaces the key in any spelling, and a malformed body is quoted from its
+// redacted copy, so a key cut in half by the quote cannot escape.
 //
 // # Scanning a list that moves
 //

@@ -1,19 +1,21 @@
 package extract
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is.
 var (
-	// ErrNotFound matches an *APIError with HTTP 404 (a missing ticket in
-	// Ticket, a missing game in GamePage).
+	// ErrNotFound matches an *APIError that is the API's own answer to a
+	// missing ticket (Ticket) or game (GamePage): HTTP 404 with the body
+	// {"error":"Ticket ID N not found"} (or "Game ID N") for the id asked.
+	// Any other 404 (an HTML page, another body) is a plain error.
 	ErrNotFound = errors.New("ra api: not found")
 	// ErrUnauthorized matches an *APIError with HTTP 401 or 403: the
 	// username or web API key was refused. Never retried.
@@ -32,13 +34,14 @@ var (
 	// ErrBodyTooLarge means a response exceeded Config.MaxBodyBytes. Not
 	// retried: the same request would most likely get the same answer.
 	ErrBodyTooLarge = errors.New("ra api: response body too large")
+	// ErrRedirectRefused means the server redirected to another host or
+	// from https to plain http. The request, which carries the key, is not
+	// sent there, and it is not retried.
+	ErrRedirectRefused = errors.New("ra api: redirect refused")
 )
 
 // apiErrorBodyMax is how much of a non-2xx body an APIError keeps.
 const apiErrorBodyMax = 512
-
-// redacted replaces the API key wherever it would otherwise appear.
-const redacted = "REDACTED"
 
 // APIError is a non-2xx HTTP response from the API.
 type APIError struct {
@@ -46,6 +49,9 @@ type APIError struct {
 	// Body is the first 512 bytes of the response body with the API key
 	// replaced by REDACTED.
 	Body string
+	// NotFound is set when the response is the API's own "not found"
+	// answer for the id asked (see ErrNotFound).
+	NotFound bool
 }
 
 func (e *APIError) Error() string {
@@ -65,90 +71,18 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.Status == http.StatusNotFound
+		return e.Status == http.StatusNotFound && e.NotFound
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
 	}
 	return false
 }
 
-// sanitizeURL returns a copy of u whose y (API key) query parameter, if
-// present, is replaced by REDACTED. Same idea as go-github's sanitizeURL.
-func sanitizeURL(u *url.URL) *url.URL {
-	if u == nil {
-		return nil
-	}
-	q := u.Query()
-	if !q.Has("y") {
-		return u
-	}
-	q.Set("y", redacted)
-	u2 := *u
-	u2.RawQuery = q.Encode()
-	return &u2
-}
-
-// redactedError carries an error message with the key removed while keeping
-// the original chain for errors.Is/As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact removes the API key from err: every *url.Error in the chain gets
-// its URL sanitized in place (the *url.Error is ours, made for this one
-// request), and, belt and braces, any remaining occurrence of the key (raw
-// or query-escaped) in the message is replaced when the key is at least 4
-// characters long (a shorter one would mangle unrelated text).
-func (c *Client) redact(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			old := ue.URL
-			ue.URL = sanitizeURL(u).String()
-			// Wrappers made by fmt.Errorf froze the old URL into their
-			// message; replace it there too.
-			clean = strings.ReplaceAll(clean, old, ue.URL)
-			if q := strconv.Quote(old); len(q) > 2 {
-				clean = strings.ReplaceAll(clean, q[1:len(q)-1], ue.URL)
-			}
-		}
-	}
-	clean = c.redactString(clean)
-	if clean != msg {
-		return &redactedError{msg: clean, err: err}
-	}
-	return err
-}
-
-// redactString replaces the API key (raw and query-escaped forms) in s.
-func (c *Client) redactString(s string) string {
-	if len(c.apiKey) < 4 {
-		return s
-	}
-	s = strings.ReplaceAll(s, c.apiKey, redacted)
-	if esc := url.QueryEscape(c.apiKey); esc != c.apiKey {
-		s = strings.ReplaceAll(s, esc, redacted)
-	}
-	if esc := url.PathEscape(c.apiKey); esc != c.apiKey {
-		s = strings.ReplaceAll(s, esc, redacted)
-	}
-	return s
-}
-
 // bodySnippet returns at most n bytes of b as valid UTF-8, key redacted.
 // Redaction runs before truncation so a key that straddles the cut cannot
 // leak half of itself.
 func (c *Client) bodySnippet(b []byte, n int) string {
-	s := c.redactString(string(b))
+	s := c.red.String(string(b))
 	if len(s) > n {
 		s = s[:n]
 		// Do not end in the middle of a UTF-8 sequence.
@@ -160,4 +94,28 @@ func (c *Client) bodySnippet(b []byte, n int) string {
 		}
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// isNotFoundAnswer reports whether a 404 body is the API's answer to a
+// missing ticket or game: a JSON object whose "error" is exactly want.
+func isNotFoundAnswer(body []byte, want string) bool {
+	if want == "" {
+		return false
+	}
+	var m struct {
+		Error *string `json:"error"`
+	}
+	return json.Unmarshal(body, &m) == nil && m.Error != nil && *m.Error == want
+}
+
+// notFoundAnswer is the error text the API sends with HTTP 404 when the
+// ticket or game a request asks for does not exist; "" for other requests.
+func notFoundAnswer(mode string, params url.Values) string {
+	switch mode {
+	case ModeTicket:
+		return "Ticket ID " + params.Get("i") + " not found"
+	case ModeGame:
+		return "Game ID " + params.Get("g") + " not found"
+	}
+	return ""
 }

@@ -15,70 +15,68 @@ import (
 	"github.com/ratickets/ratickets/internal/pipeline"
 )
 
-const backfillSynopsis = `backfill (--from-id N --to-id M | --games [ID …]) [flags]
+// backfillCmd is `ratickets backfill`.
+type backfillCmd struct {
+	jobFlags `embed:""`
+	FromID   int64    `name:"from-id" placeholder:"ID" help:"first ticket id to fetch"`
+	ToID     int64    `name:"to-id" placeholder:"ID" help:"last ticket id to fetch (inclusive)"`
+	Games    bool     `name:"games" help:"backfill whole games: the game ids given as arguments (comma- or space-separated), or with none every game already in the database"`
+	Restart  bool     `name:"restart" help:"ignore the stored checkpoint and start over"`
+	GameIDs  []string `arg:"" optional:"" name:"game-id" help:"game ids, with --games"`
+}
 
-Fetches tickets that the open list never shows (long resolved or closed
-ones) through the same transform and load path as sync.
-
-  --from-id/--to-id  fetch every id in the range with i=ID; 404s are counted
-  --games [ID …]     fetch whole games with g=ID&d=1 (and f=5 for unofficial
-                     achievements); with no ids, every game already in the database
+func (*backfillCmd) Help() string {
+	return `Fetches tickets that the open list never shows (long resolved or closed
+ones) through the same transform and load path as sync:
+with --from-id N --to-id M every id in the range (i=ID; 404s are counted),
+with --games [ID …] whole games (g=ID&d=1, and f=5 for unofficial
+achievements; with no ids, every game already in the database).
 
 Progress is checkpointed in the database with every batch: run the same
 command again after a crash or Ctrl-C and it resumes (--restart starts over).
 Rate-limited like sync. Shows a progress bar on a terminal, log lines otherwise.`
+}
 
-func runBackfill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o := newFlagSet("backfill", backfillSynopsis, stderr)
-	jf := addJobFlags(o)
-	fromID := o.fs.Int64("from-id", 0, "first ticket id to fetch")
-	toID := o.fs.Int64("to-id", 0, "last ticket id to fetch (inclusive)")
-	gamesMode := o.fs.Bool("games", false, "backfill whole games; the game ids follow the flags")
-	restart := o.fs.Bool("restart", false, "ignore the stored checkpoint and start over")
-	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
-	if err := o.parse(args, getenv); err != nil {
-		return exitUsage
-	}
+func (c *backfillCmd) run(ctx context.Context, s stdio) int {
 	var games []int64
-	if *gamesMode {
-		for _, a := range o.fs.Args() {
+	if c.Games {
+		for _, a := range c.GameIDs {
 			for _, part := range strings.Split(a, ",") {
 				if part == "" {
 					continue
 				}
 				id, err := strconv.ParseInt(part, 10, 64)
 				if err != nil || id <= 0 {
-					return exitCode(usageErr("--games: %q is not a game id", part), stderr, nil)
+					return exitCode(usageErr("--games: %q is not a game id", part), s.stderr, nil)
 				}
 				games = append(games, id)
 			}
 		}
-	} else if o.fs.NArg() > 0 {
-		return exitCode(usageErr("unexpected argument %q", o.fs.Arg(0)), stderr, nil)
+	} else if len(c.GameIDs) > 0 {
+		return exitCode(usageErr("unexpected argument %q (game ids need --games)", c.GameIDs[0]), s.stderr, nil)
 	}
 	switch {
-	case *gamesMode && (*fromID != 0 || *toID != 0):
-		return exitCode(usageErr("use either --games or --from-id/--to-id"), stderr, nil)
-	case !*gamesMode && (*fromID <= 0 || *toID < *fromID):
-		return exitCode(usageErr("need --from-id N --to-id M with 0 < N <= M, or --games"), stderr, nil)
+	case c.Games && (c.FromID != 0 || c.ToID != 0):
+		return exitCode(usageErr("use either --games or --from-id/--to-id"), s.stderr, nil)
+	case !c.Games && (c.FromID <= 0 || c.ToID < c.FromID):
+		return exitCode(usageErr("need --from-id N --to-id M with 0 < N <= M, or --games"), s.stderr, nil)
 	}
-	env, err := jf.setup(ctx, getenv, stderr)
+	env, err := c.setup(ctx, s)
 	if err != nil {
-		return exitCode(err, stderr, envRedactor(env))
+		return exitCode(err, s.stderr, envRedactor(env))
 	}
 	defer env.close()
-	cfg := env.pipelineConfig()
-	cfg.BatchSize = *batch
-	prog := newProgress(stderr, env.log, *gamesMode)
+	cfg := env.pipelineConfig(c.BatchSize)
+	prog := newProgress(s.stderr, env.log, c.Games)
 	var sum pipeline.Summary
-	if *gamesMode {
-		sum, err = pipeline.BackfillGames(ctx, cfg, games, *restart, prog.update)
+	if c.Games {
+		sum, err = pipeline.BackfillGames(ctx, cfg, games, c.Restart, prog.update)
 	} else {
-		sum, err = pipeline.BackfillIDs(ctx, cfg, *fromID, *toID, *restart, prog.update)
+		sum, err = pipeline.BackfillIDs(ctx, cfg, c.FromID, c.ToID, c.Restart, prog.update)
 	}
-	code := finishRun(sum, err, stdout, stderr, env.red)
+	code := finishRun(sum, err, s.stdout, s.stderr, env.red)
 	if code == exitOK && sum.Status != pipeline.StatusSkipped {
-		fmt.Fprintf(stdout, "not found (404): %d\n", sum.NotFound)
+		fmt.Fprintf(s.stdout, "not found (404): %d\n", sum.NotFound)
 	}
 	return code
 }

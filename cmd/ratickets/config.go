@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -19,9 +21,6 @@ import (
 	"github.com/ratickets/ratickets/internal/redact"
 )
 
-// DefaultBaseURL is the real RetroAchievements site.
-const DefaultBaseURL = "https://retroachievements.org"
-
 // errUsage marks configuration errors (exit 2).
 var errUsage = errors.New("usage")
 
@@ -29,144 +28,50 @@ func usageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
 }
 
-// option is a flag whose value falls back to an environment variable and
-// then to a default: flag > environment > default. Secrets never show their
-// value in --help, because the default shown is the built-in one.
-type option struct {
-	name, env, def string
-	val            string
-	set            bool
+// dbFlags are the flags of every command that uses the database.
+type dbFlags struct {
+	DatabaseURL      string        `name:"database-url" envvar:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL connection URL or keyword/value string; when empty, the standard PG* variables (PGHOST, PGUSER, PGPASSWORD, …) apply"`
+	LockTimeout      time.Duration `name:"lock-timeout" envvar:"RATICKETS_LOCK_TIMEOUT" default:"1m" help:"longest wait for a table or row lock, per statement (PostgreSQL lock_timeout); 0 = no limit"`
+	StatementTimeout time.Duration `name:"statement-timeout" envvar:"RATICKETS_STATEMENT_TIMEOUT" default:"15m" help:"longest run of one SQL statement (PostgreSQL statement_timeout); 0 = no limit"`
+	LogFormat        string        `name:"log-format" envvar:"RATICKETS_LOG_FORMAT" default:"auto" help:"log format: auto (console on a terminal, JSON otherwise), json or console"`
+	LogLevel         string        `name:"log-level" envvar:"RATICKETS_LOG_LEVEL" default:"info" help:"log level: debug, info, warn or error"`
 }
 
-type options struct {
-	fs   *flag.FlagSet
-	opts []*option
+// apiFlags are the flags of the commands that talk to the RA API.
+type apiFlags struct {
+	BaseURL        string        `name:"base-url" envvar:"RA_BASE_URL" default:"${default_base_url}" help:"RetroAchievements base URL"`
+	Username       string        `name:"username" envvar:"RA_USERNAME" help:"your RetroAchievements username (sent as z)"`
+	APIKey         string        `name:"api-key" envvar:"RA_API_KEY" placeholder:"KEY" help:"your RetroAchievements web API key (sent as y; never logged)"`
+	APIKeyFile     string        `name:"api-key-file" envvar:"RA_API_KEY_FILE" placeholder:"PATH" help:"read the web API key from this file (e.g. a mounted secret; warns when group or others can read it)"`
+	RPS            float64       `name:"rps" envvar:"RA_RPS" default:"1" help:"client-side rate limit in requests per second; 0 = unlimited (refused against the real site unless --allow-unlimited)"`
+	MaxRetries     int           `name:"max-retries" envvar:"RA_MAX_RETRIES" default:"5" help:"retries per request on 429, 5xx, timeouts and malformed bodies"`
+	Timeout        time.Duration `name:"timeout" envvar:"RA_TIMEOUT" default:"30s" help:"timeout of one HTTP request"`
+	AllowUnlimited bool          `name:"allow-unlimited" envvar:"RA_ALLOW_UNLIMITED" help:"allow --rps 0 against the real RetroAchievements site"`
+	AllowInsecure  bool          `name:"allow-insecure" envvar:"RA_ALLOW_INSECURE" help:"allow a plain http:// --base-url on a host that is not loopback (the key would travel in clear)"`
+
+	// keyFileWarning, set by key, says that the key file is readable by
+	// group or others.
+	keyFileWarning string
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *options {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := &options{fs: fs}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ratickets %s\n\n", synopsis)
-		fmt.Fprintln(stderr, "Flags (a flag wins over its environment variable, which wins over the default):")
-		fs.PrintDefaults()
+// key resolves the key from --api-key or --api-key-file.
+func (a *apiFlags) key() (string, error) {
+	if a.APIKey != "" {
+		return a.APIKey, nil
 	}
-	return o
-}
-
-// str registers a string option.
-func (o *options) str(name, env, def, usage string) *option {
-	op := &option{name: name, env: env, def: def}
-	if env != "" {
-		usage += " (env " + env + ")"
-	}
-	o.fs.Func(name, usage+defaultNote(def), func(v string) error { op.val, op.set = v, true; return nil })
-	o.opts = append(o.opts, op)
-	return op
-}
-
-func defaultNote(def string) string {
-	if def == "" {
-		return ""
-	}
-	return " (default " + strconv.Quote(def) + ")"
-}
-
-// parse parses args and resolves every option against getenv.
-func (o *options) parse(args []string, getenv func(string) string) error {
-	if err := o.fs.Parse(args); err != nil {
-		return err
-	}
-	for _, op := range o.opts {
-		if op.set {
-			continue
-		}
-		if v := getenv(op.env); op.env != "" && v != "" {
-			op.val = v
-			continue
-		}
-		op.val = op.def
-	}
-	return nil
-}
-
-func (op *option) String() string { return op.val }
-
-func (op *option) Float() (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(op.val), 64)
-	if err != nil {
-		return 0, usageErr("--%s: %q is not a number", op.name, op.val)
-	}
-	return f, nil
-}
-
-func (op *option) Int() (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(op.val))
-	if err != nil {
-		return 0, usageErr("--%s: %q is not a whole number", op.name, op.val)
-	}
-	return n, nil
-}
-
-func (op *option) Duration() (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(op.val))
-	if err != nil {
-		return 0, usageErr("--%s: %q is not a duration (e.g. 30s, 15m)", op.name, op.val)
-	}
-	return d, nil
-}
-
-// common holds the options every database-using command shares.
-type common struct {
-	databaseURL, logFormat, logLevel *option
-}
-
-func addCommon(o *options) *common {
-	return &common{
-		databaseURL: o.str("database-url", "DATABASE_URL", "", "PostgreSQL connection URL; when empty, the standard PG* variables (PGHOST, PGUSER, PGPASSWORD, …) apply"),
-		logFormat:   o.str("log-format", "RATICKETS_LOG_FORMAT", "auto", "log format: auto (console on a terminal, JSON otherwise), json or console"),
-		logLevel:    o.str("log-level", "RATICKETS_LOG_LEVEL", "info", "log level: debug, info, warn or error"),
-	}
-}
-
-// apiOpts holds the options of commands that talk to the RA API.
-type apiOpts struct {
-	baseURL, username, apiKey, apiKeyFile, rps, maxRetries, timeout *option
-	allowUnlimited                                                  *bool
-}
-
-func addAPI(o *options) *apiOpts {
-	a := &apiOpts{
-		baseURL:    o.str("base-url", "RA_BASE_URL", DefaultBaseURL, "RetroAchievements base URL"),
-		username:   o.str("username", "RA_USERNAME", "", "your RetroAchievements username (sent as z)"),
-		apiKey:     o.str("api-key", "RA_API_KEY", "", "your RetroAchievements web API key (sent as y; never logged)"),
-		apiKeyFile: o.str("api-key-file", "RA_API_KEY_FILE", "", "read the web API key from this file (e.g. a mounted secret)"),
-		rps:        o.str("rps", "RA_RPS", "1", "client-side rate limit in requests per second; 0 = unlimited (only with a non-default --base-url or --allow-unlimited)"),
-		maxRetries: o.str("max-retries", "RA_MAX_RETRIES", "5", "retries per request on 429, 5xx, timeouts and malformed bodies"),
-		timeout:    o.str("timeout", "RA_TIMEOUT", "30s", "timeout of one HTTP request"),
-	}
-	a.allowUnlimited = o.fs.Bool("allow-unlimited", false, "allow --rps 0 against the real RetroAchievements site")
-	return a
-}
-
-// apiKey resolves the key from --api-key or --api-key-file.
-func (a *apiOpts) key() (string, error) {
-	if a.apiKey.val != "" {
-		return a.apiKey.val, nil
-	}
-	if a.apiKeyFile.val != "" {
-		b, err := os.ReadFile(a.apiKeyFile.val)
+	if a.APIKeyFile != "" {
+		b, err := os.ReadFile(a.APIKeyFile)
 		if err != nil {
 			return "", usageErr("--api-key-file: %v", errors.Unwrap(err))
 		}
+		a.keyFileWarning = keyFileWarning(a.APIKeyFile)
 		return strings.TrimSpace(string(b)), nil
 	}
 	return "", nil
 }
 
-// clientConfig validates the API options and builds the extract config.
-func (a *apiOpts) clientConfig(log zerolog.Logger) (extract.Config, error) {
+// clientConfig validates the API flags and builds the extract config.
+func (a *apiFlags) clientConfig(log zerolog.Logger) (extract.Config, error) {
 	key, err := a.key()
 	if err != nil {
 		return extract.Config{}, err
@@ -174,41 +79,88 @@ func (a *apiOpts) clientConfig(log zerolog.Logger) (extract.Config, error) {
 	if key == "" {
 		return extract.Config{}, usageErr("no API key: set --api-key, RA_API_KEY, --api-key-file or RA_API_KEY_FILE")
 	}
-	if a.username.val == "" {
+	if a.Username == "" {
 		return extract.Config{}, usageErr("no username: set --username or RA_USERNAME")
 	}
-	rps, err := a.rps.Float()
-	if err != nil {
-		return extract.Config{}, err
-	}
-	if rps < 0 {
+	if a.RPS < 0 || math.IsNaN(a.RPS) {
 		return extract.Config{}, usageErr("--rps must be 0 (unlimited) or more")
 	}
-	base := strings.TrimRight(a.baseURL.val, "/")
-	if rps == 0 && base == DefaultBaseURL && !*a.allowUnlimited {
+	base := strings.TrimRight(a.BaseURL, "/")
+	u, err := checkBaseURL(base, a.AllowInsecure)
+	if err != nil {
+		return extract.Config{}, err
+	}
+	if a.RPS == 0 && isRealSite(u) && !a.AllowUnlimited {
 		return extract.Config{}, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
 	}
-	retries, err := a.maxRetries.Int()
-	if err != nil {
-		return extract.Config{}, err
-	}
-	if retries == 0 {
+	retries := a.MaxRetries
+	switch {
+	case retries < 0:
+		return extract.Config{}, usageErr("--max-retries must be 0 or more")
+	case retries == 0:
 		retries = -1 // extract: 0 means its default; the flag's 0 means none
 	}
-	timeout, err := a.timeout.Duration()
-	if err != nil {
-		return extract.Config{}, err
+	if a.Timeout <= 0 {
+		return extract.Config{}, usageErr("--timeout must be more than 0")
 	}
 	return extract.Config{
 		BaseURL:    base,
-		Username:   a.username.val,
+		Username:   a.Username,
 		APIKey:     key,
-		RPS:        rps,
+		RPS:        a.RPS,
 		MaxRetries: retries,
-		Timeout:    timeout,
+		Timeout:    a.Timeout,
 		UserAgent:  "ratickets/" + version() + " (+https://github.com/ratickets/ratickets)",
 		Logger:     log.With().Str("stage", "extract").Logger(),
 	}, nil
+}
+
+// checkBaseURL parses the API base URL and refuses plain http on a host
+// that is not loopback, unless allowInsecure: the key is sent in the query
+// string of every request.
+func checkBaseURL(base string, allowInsecure bool) (*url.URL, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !allowInsecure && !isLoopback(u.Hostname()) {
+			return nil, usageErr("--base-url: plain http to %s would send the API key in clear; use https, or --allow-insecure", u.Hostname())
+		}
+	default:
+		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// isRealSite reports whether u points at RetroAchievements itself: the
+// host retroachievements.org or any host under it, in any case, with or
+// without a trailing dot or a port.
+func isRealSite(u *url.URL) bool {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return host == "retroachievements.org" || strings.HasSuffix(host, ".retroachievements.org")
+}
+
+// keyFileWarning returns a warning when the key file is readable by group
+// or others ("" otherwise).
+func keyFileWarning(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the API key file is readable by group or others (mode %04o); chmod 600 it", fi.Mode().Perm())
 }
 
 // newLogger builds the one logger of the process. Everything it writes goes
@@ -238,41 +190,70 @@ func consoleWriter(w io.Writer, getenv func(string) string) io.Writer {
 }
 
 // connect opens a pool from --database-url, or from the PG* variables when
-// it is empty.
-func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
-	if err != nil {
-		return nil, usageErr("--database-url: %v", err)
+// it is empty, with the session's lock_timeout and statement_timeout set
+// from the flags. Its errors pass through red: the password enters errors
+// here.
+func connect(ctx context.Context, db dbFlags, red *redact.Redactor) (*pgxpool.Pool, error) {
+	if db.LockTimeout < 0 || db.StatementTimeout < 0 {
+		return nil, usageErr("--lock-timeout and --statement-timeout must not be negative")
 	}
-	cfg.ConnConfig.RuntimeParams["application_name"] = "ratickets"
+	cfg, err := pgxpool.ParseConfig(db.DatabaseURL)
+	if err != nil {
+		return nil, usageErr("--database-url: %s", red.String(parseReason(err)))
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["application_name"] = "ratickets"
+	rp["lock_timeout"] = strconv.FormatInt(db.LockTimeout.Milliseconds(), 10)
+	rp["statement_timeout"] = strconv.FormatInt(db.StatementTimeout.Milliseconds(), 10)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+		return nil, fmt.Errorf("database: %w", red.Error(err))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("database: %w", err)
+		return nil, fmt.Errorf("database: %w", red.Error(err))
 	}
 	return pool, nil
 }
 
-// dbPassword returns the password the database URL or PGPASSWORD carries,
-// so that the redactor can scrub it.
-func dbPassword(databaseURL string, getenv func(string) string) string {
-	if cfg, err := pgxpool.ParseConfig(databaseURL); err == nil && cfg.ConnConfig.Password != "" {
-		return cfg.ConnConfig.Password
+// dbRedactor returns the redactor for the database password (as the flags
+// or PGPASSWORD carry it) and the given secrets.
+func (db dbFlags) redactor(getenv func(string) string, secrets ...string) *redact.Redactor {
+	return redact.New(append(dbPasswords(db.DatabaseURL, getenv), secrets...)...)
+}
+
+// parseReason is the reason a connection string was refused, without the
+// string itself, which pgx quotes (redacting only the passwords it can
+// recognise in a string it could not parse).
+func parseReason(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "cannot parse `") {
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			return "cannot parse the connection string: " + msg[i+3:]
+		}
+		return "cannot parse the connection string"
 	}
-	return getenv("PGPASSWORD")
+	return msg
+}
+
+// dbPasswords returns every value the database URL (parsed tolerantly, for
+// malformed ones) or PGPASSWORD may carry as the password, so that the
+// redactor can scrub it.
+func dbPasswords(databaseURL string, getenv func(string) string) []string {
+	pws := append(redact.ConnStringPasswords(databaseURL), getenv("PGPASSWORD"))
+	if cfg, err := pgxpool.ParseConfig(databaseURL); err == nil && cfg.ConnConfig.Password != "" {
+		pws = append(pws, cfg.ConnConfig.Password)
+	}
+	return pws
 }
 
 // exitCode maps an error to the exit status and prints its one-line reason.
+// The errors are clean at their source (extract, connect); red is the last
+// line of defence for what is printed outside the log.
 func exitCode(err error, stderr io.Writer, red *redact.Redactor) int {
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	// One line: errors.Join separates the failures of a run (a merge and

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"net/http"
@@ -14,97 +11,79 @@ import (
 	"github.com/ratickets/ratickets/internal/fakeapi"
 )
 
-// runFakeAPI serves the simulated RetroAchievements ticket API
-// (internal/fakeapi) until ctx is cancelled. It prints exactly one line to
-// stdout once it accepts connections, "fakeapi listening on http://ADDR
-// (N tickets, M open)", which tests and `make demo` parse for the URL.
-// Exit codes: 0 after a clean shutdown (or -h), 1 when it cannot listen or
-// serve, 2 on a usage error.
-func runFakeAPI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fakeapi", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// fakeapiCmd is `ratickets fakeapi`: it serves the simulated
+// RetroAchievements ticket API (internal/fakeapi) until ctx is cancelled. It
+// prints exactly one line to stdout once it accepts connections, "fakeapi
+// listening on http://ADDR (N tickets, M open)", which tests and `make demo`
+// parse for the URL. Exit codes: 0 after a clean shutdown (or --help), 1 when
+// it cannot listen or serve, 2 on a usage error.
+type fakeapiCmd struct {
+	Listen      string        `name:"listen" default:"127.0.0.1:8089" placeholder:"ADDR" help:"address to listen on (host:port; port 0 picks a free one)"`
+	Tickets     int           `name:"tickets" default:"1000" help:"number of tickets in the generated world (0 = start empty)"`
+	Seed        int64         `name:"seed" default:"1" help:"world seed: the same seed gives the same world, churn and faults"`
+	Username    string        `name:"username" default:"demo" help:"user name acting for simulated state changes (requests are checked by key only)"`
+	APIKey      string        `name:"api-key" envvar:"FAKEAPI_API_KEY" default:"fake-api-key" placeholder:"KEY" help:"the only web API key (y=) accepted; others get 401"`
+	ChurnEvery  time.Duration `name:"churn-every" default:"0s" help:"apply random churn at this interval (0 = off)"`
+	ChurnEvents int           `name:"churn-events" default:"20" help:"events per churn round: new tickets, resolutions, closes, quarantines, reopens"`
+	FaultRate   float64       `name:"fault-rate" default:"0" help:"probability (0..1) that a request gets a random fault: 429, 5xx, HTML page, truncated body or reset"`
+	Latency     time.Duration `name:"latency" default:"0s" help:"fixed delay added to every API request"`
+	Start       string        `name:"start" default:"2024-06-01" placeholder:"DATE" help:"date (YYYY-MM-DD, UTC) of the newest generated ticket, or \"today\"; older ones go back about six years"`
+}
 
-	listen := fs.String("listen", "127.0.0.1:8089", "`address` to listen on (host:port; port 0 picks a free one)")
-	tickets := fs.Int("tickets", 1000, "number of tickets in the generated world (0 = start empty)")
-	seed := fs.Int64("seed", 1, "world `seed`: the same seed gives the same world, churn and faults")
-	username := fs.String("username", "demo", "user name acting for simulated state changes (requests are checked by key only)")
-	// No flag default: usage output must not echo a key taken from the environment.
-	apiKey := fs.String("api-key", "", "the only web API `key` (y=) accepted; others get 401 (default: $FAKEAPI_API_KEY, else \"fake-api-key\")")
-	churnEvery := fs.Duration("churn-every", 0, "apply random churn at this `interval` (0 = off)")
-	churnEvents := fs.Int("churn-events", 20, "events per churn round: new tickets, resolutions, closes, quarantines, reopens")
-	faultRate := fs.Float64("fault-rate", 0, "`probability` (0..1) that a request gets a random fault: 429, 5xx, HTML page, truncated body or reset")
-	latency := fs.Duration("latency", 0, "fixed `delay` added to every API request")
-	start := fs.String("start", "2024-06-01", "`date` (YYYY-MM-DD, UTC) of the newest generated ticket, or \"today\"; older ones go back about six years")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: ratickets fakeapi [flags]
-
-Serves a deterministic simulation of the RetroAchievements endpoint
+func (*fakeapiCmd) Help() string {
+	return `Serves a deterministic simulation of the RetroAchievements endpoint
 /API/API_GetTicketData.php (also without .php) for demos and tests:
 the open-ticket list (o/c paging), i= single tickets and g=&d=1 game
 tickets, with optional churn, faults and latency. It prints
 "fakeapi listening on http://ADDR (N tickets, M open)" on stdout when
-ready and serves until interrupted.
+ready and serves until interrupted.`
+}
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
+func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
+	stdout, stderr := st.stdout, st.stderr
 	badUsage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "fakeapi: "+format+"\n", a...)
-		fs.Usage()
-		return 2
+		fmt.Fprintf(stderr, "ratickets fakeapi: "+format+"\nRun 'ratickets fakeapi --help' for the flags.\n", a...)
+		return exitUsage
 	}
 	switch {
-	case fs.NArg() > 0:
-		return badUsage("unexpected argument %q", fs.Arg(0))
-	case *tickets < 0:
+	case c.Tickets < 0:
 		return badUsage("--tickets must be >= 0")
-	case *churnEvery < 0:
+	case c.ChurnEvery < 0:
 		return badUsage("--churn-every must be >= 0")
-	case *churnEvents < 0:
+	case c.ChurnEvents < 0:
 		return badUsage("--churn-events must be >= 0")
-	case *faultRate < 0 || *faultRate > 1:
+	case c.FaultRate < 0 || c.FaultRate > 1:
 		return badUsage("--fault-rate must be between 0 and 1")
-	case *latency < 0:
+	case c.Latency < 0:
 		return badUsage("--latency must be >= 0")
 	}
 	startAt := time.Now().UTC().Truncate(24 * time.Hour)
-	if *start != "today" {
-		t, err := time.Parse(time.DateOnly, *start)
+	if c.Start != "today" {
+		t, err := time.Parse(time.DateOnly, c.Start)
 		if err != nil {
-			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", *start)
+			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", c.Start)
 		}
 		startAt = t
 	}
-	if *apiKey == "" {
-		*apiKey = getenv("FAKEAPI_API_KEY")
-	}
-	if *apiKey == "" {
-		*apiKey = "fake-api-key"
+	if c.APIKey == "" {
+		return badUsage("--api-key must not be empty")
 	}
 
 	srv := fakeapi.New(fakeapi.Options{
-		Seed:     *seed,
-		Tickets:  *tickets,
-		Empty:    *tickets == 0,
-		Username: *username,
-		APIKey:   *apiKey,
-		Latency:  *latency,
+		Seed:     c.Seed,
+		Tickets:  c.Tickets,
+		Empty:    c.Tickets == 0,
+		Username: c.Username,
+		APIKey:   c.APIKey,
+		Latency:  c.Latency,
 		Start:    startAt,
 	})
-	if *faultRate > 0 {
+	if c.FaultRate > 0 {
 		// Separate streams so turning churn on does not change the faults.
-		srv.SetFaultRate(*faultRate, rand.New(rand.NewSource(*seed+2)))
+		srv.SetFaultRate(c.FaultRate, rand.New(rand.NewSource(c.Seed+2)))
 	}
 
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakeapi: listen: %v\n", err)
 		return 1
@@ -116,17 +95,17 @@ Flags:
 	fmt.Fprintf(stdout, "fakeapi listening on http://%s (%d tickets, %d open)\n",
 		ln.Addr().String(), len(srv.All()), len(srv.Open()))
 
-	if *churnEvery > 0 && *churnEvents > 0 {
+	if c.ChurnEvery > 0 && c.ChurnEvents > 0 {
 		go func() {
-			rng := rand.New(rand.NewSource(*seed + 1))
-			tick := time.NewTicker(*churnEvery)
+			rng := rand.New(rand.NewSource(c.Seed + 1))
+			tick := time.NewTicker(c.ChurnEvery)
 			defer tick.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-tick.C:
-					srv.Churn(rng, *churnEvents)
+					srv.Churn(rng, c.ChurnEvents)
 				}
 			}
 		}()

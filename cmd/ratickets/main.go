@@ -4,11 +4,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/ratickets/ratickets/extract"
+	"github.com/ratickets/ratickets/internal/pipeline"
+	"github.com/ratickets/ratickets/internal/report"
 )
 
 func main() {
@@ -25,56 +35,148 @@ const (
 	exitUsage  = 2 // usage or configuration error
 )
 
-const usageText = `ratickets syncs RetroAchievements achievement tickets into PostgreSQL.
+// cliModel is the whole command line: every command, flag, environment
+// variable (the envvar tag, read through run's getenv) and default.
+type cliModel struct {
+	Version kong.VersionFlag `name:"version" help:"print the version and exit"`
 
-Usage:
-  ratickets <command> [flags]
-
-Commands:
-  sync       scan the open-ticket list, upsert every ticket, reconcile the ones that left it
-  backfill   fetch tickets by id range (--from-id/--to-id) or by game (--games)
-  serve      run sync on an interval and serve /metrics, /healthz, /readyz
-  report     write a self-contained HTML report of the ticket analytics
-  migrate    apply or inspect the database schema: migrate up|down|status
-  fakeapi    run the built-in simulator of the RetroAchievements ticket API
-  version    print the version
-
-Run 'ratickets <command> --help' for the flags of a command.
-Exit status: 0 success, 1 the run failed, 2 usage or configuration error.
-`
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
-		return exitUsage
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "sync":
-		return runSync(ctx, rest, getenv, stdout, stderr)
-	case "backfill":
-		return runBackfill(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return runMigrate(ctx, rest, getenv, stdout, stderr)
-	case "fakeapi":
-		return runFakeAPI(ctx, rest, getenv, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintf(stdout, "ratickets %s\n", version())
-		return exitOK
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usageText)
-		return exitOK
-	default:
-		if extra, ok := extraCommands[cmd]; ok {
-			return extra(ctx, rest, getenv, stdout, stderr)
-		}
-		fmt.Fprintf(stderr, "ratickets: unknown command %q\n\n%s", cmd, usageText)
-		return exitUsage
-	}
+	Sync     syncCmd     `cmd:"" help:"scan the open-ticket list, upsert every ticket, reconcile the ones that left it"`
+	Backfill backfillCmd `cmd:"" help:"fetch tickets by id range (--from-id/--to-id) or by game (--games)"`
+	Serve    serveCmd    `cmd:"" help:"run sync on an interval and serve /metrics, /healthz, /readyz"`
+	Report   reportCmd   `cmd:"" help:"write a self-contained HTML report of the ticket analytics"`
+	Migrate  migrateCmd  `cmd:"" help:"apply or inspect the database schema: migrate up|down|status"`
+	Fakeapi  fakeapiCmd  `cmd:"" name:"fakeapi" help:"run the built-in simulator of the RetroAchievements ticket API"`
+	VersionC versionCmd  `cmd:"" name:"version" help:"print the version"`
 }
 
-type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int
+// stdio carries what a command needs from run besides its flags.
+type stdio struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+}
 
-// extraCommands are registered by the files that implement them (serve,
-// report), so that main.go does not need to change when one is added.
-var extraCommands = map[string]command{}
+// runner is implemented by every command.
+type runner interface {
+	run(ctx context.Context, s stdio) int
+}
+
+const description = `ratickets syncs RetroAchievements achievement tickets into PostgreSQL.
+
+A flag wins over its environment variable, which wins over the default.
+Exit status: 0 success, 1 the run failed, 2 usage or configuration error.`
+
+// exitRequest is how kong's exit (after --help or --version) reaches run.
+type exitRequest int
+
+func newParser(model *cliModel, getenv func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(model,
+		kong.Name("ratickets"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
+		kong.Resolvers(envResolver(getenv)),
+		kong.HelpFormatter(helpValue),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Vars{
+			"version":            "ratickets " + version(),
+			"default_base_url":   extract.DefaultBaseURL,
+			"default_batch_size": strconv.Itoa(pipeline.DefaultBatchSize),
+			"default_title":      report.DefaultTitle,
+		},
+	)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			req, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(req)
+		}
+	}()
+	model := &cliModel{}
+	parser, err := newParser(model, getenv, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ratickets: %v\n", err)
+		return exitFailed
+	}
+	switch {
+	case len(args) == 0:
+		// The overview, on stderr: running without a command is a
+		// usage error.
+		if p, err := newParser(&cliModel{}, getenv, stderr, stderr); err == nil {
+			func() {
+				defer func() { _ = recover() }() // its exit request
+				_, _ = p.Parse([]string{"--help"})
+			}()
+		}
+		return exitUsage
+	case args[0] == "help" || args[0] == "-help":
+		args = append(args[1:], "--help")
+	case !strings.HasPrefix(args[0], "-") && !isCommand(parser, args[0]):
+		fmt.Fprintf(stderr, "ratickets: unknown command %q\nRun 'ratickets --help' for the commands.\n", args[0])
+		return exitUsage
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "ratickets: %v\n", err)
+		var perr *kong.ParseError
+		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
+			fmt.Fprintf(stderr, "Run 'ratickets %s --help' for the flags.\n", perr.Context.Selected().Name)
+		} else {
+			fmt.Fprintln(stderr, "Run 'ratickets --help' for the commands.")
+		}
+		return exitUsage
+	}
+	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
+	if !ok {
+		fmt.Fprintf(stderr, "ratickets: %s: not a command\n", kctx.Command())
+		return exitUsage
+	}
+	return cmd.run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
+}
+
+func isCommand(k *kong.Kong, name string) bool {
+	for _, c := range k.Model.Children {
+		if c.Name == name || slices.Contains(c.Aliases, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// envResolver resolves a flag that was not given on the command line from
+// its envvar tag through getenv (not os.Getenv: tests run in parallel, each
+// with its own environment). An empty variable counts as unset.
+func envResolver(getenv func(string) string) kong.Resolver {
+	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+		name := flag.Tag.Get("envvar")
+		if name == "" {
+			return nil, nil
+		}
+		if v := getenv(name); v != "" {
+			return v, nil
+		}
+		return nil, nil
+	})
+}
+
+// helpValue is a flag's help line: its text and environment variable (kong
+// shows the default as the value placeholder). Secrets have no default, so
+// no value of one is ever shown.
+func helpValue(v *kong.Value) string {
+	if name := v.Tag.Get("envvar"); name != "" {
+		return v.Help + " ($" + name + ")"
+	}
+	return v.Help
+}
+
+// versionCmd prints the version.
+type versionCmd struct{}
+
+func (versionCmd) run(_ context.Context, s stdio) int {
+	fmt.Fprintf(s.stdout, "ratickets %s\n", version())
+	return exitOK
+}

@@ -198,12 +198,35 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"help"}, 0, "Commands:"},
 		{[]string{"version"}, 0, "ratickets "},
 		{[]string{"sync", "--help"}, 0, "--base-url"},
-		{[]string{"sync", "--bogus"}, 2, "flag provided but not defined"},
-		{[]string{"sync", "--username", "me", "--rps", "x"}, 2, "not a number"},
+		{[]string{"--help"}, 0, "Commands:"},
+		{[]string{"--version"}, 0, "ratickets "},
+		{[]string{"sync", "--bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"sync", "--username", "me", "--rps", "x"}, 2, "--rps"},
 		{[]string{"sync"}, 2, "no username"},
 		{[]string{"sync", "--username", "me", "--rps", "0"}, 2, "--allow-unlimited"},
+		{[]string{"sync", "--username", "me", "--lock-timeout", "soon"}, 2, "--lock-timeout"},
+		{[]string{"sync", "extra"}, 2, "unexpected argument extra"},
 		{[]string{"migrate"}, 2, "migrate up|down|status"},
+		{[]string{"migrate", "sideways"}, 2, "sideways"},
 		{[]string{"backfill", "--username", "me"}, 2, "--from-id"},
+		{[]string{"backfill", "--username", "me", "--from-id", "1", "--to-id", "2", "7"}, 2, "unexpected argument"},
+		{[]string{"fakeapi", "--fault-rate", "2"}, 2, "--fault-rate"},
+	}
+	// --help exits 0 for every command, and lists the command's flags with
+	// their environment variables.
+	for cmd, want := range map[string]string{
+		"sync": "$RA_API_KEY", "backfill": "--from-id", "serve": "$RATICKETS_INTERVAL", "report": "--out",
+		"migrate": "$RATICKETS_STATEMENT_TIMEOUT", "fakeapi": "--fault-rate", "version": "--help",
+	} {
+		cases = append(cases, struct {
+			args []string
+			code int
+			want string
+		}{[]string{cmd, "--help"}, 0, want}, struct {
+			args []string
+			code int
+			want string
+		}{[]string{"help", cmd}, 0, want})
 	}
 	for _, tc := range cases {
 		code, stdout, stderr := c.run(tc.args...)
@@ -213,6 +236,64 @@ func TestUsageErrors(t *testing.T) {
 		if strings.Contains(stdout+stderr, testKey) {
 			t.Errorf("ratickets %v printed the API key", tc.args)
 		}
+	}
+}
+
+// TestEnvironmentThroughGetenv: every setting is read from the environment
+// run is given (not the process's), and a flag wins over it.
+func TestEnvironmentThroughGetenv(t *testing.T) {
+	t.Parallel()
+	c := &cli{t: t, env: map[string]string{"RA_API_KEY": testKey, "RA_USERNAME": "me",
+		"RA_BASE_URL": "http://example.com", "DATABASE_URL": "postgres://u@127.0.0.1:" + closedPort(t) + "/x?connect_timeout=2"}}
+	if code, _, stderr := c.run("sync"); code != 2 || !strings.Contains(stderr, "--allow-insecure") {
+		t.Errorf("RA_BASE_URL http: exit %d, %q", code, stderr)
+	}
+	c.env["RA_ALLOW_INSECURE"] = "true"
+	if code, _, stderr := c.run("sync", "--log-level", "error"); code != 1 || !strings.Contains(stderr, "database") {
+		t.Errorf("RA_ALLOW_INSECURE: exit %d, want 1 (the database): %s", code, stderr)
+	}
+	c.env["RATICKETS_LOCK_TIMEOUT"] = "soon"
+	if code, _, stderr := c.run("sync"); code != 2 || !strings.Contains(stderr, "lock-timeout") {
+		t.Errorf("RATICKETS_LOCK_TIMEOUT=soon: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := c.run("sync", "--lock-timeout", "5s", "--log-level", "error"); code != 1 {
+		t.Errorf("a flag must win over its variable: exit %d, %q", code, stderr)
+	}
+	c.env["RATICKETS_LOCK_TIMEOUT"] = ""
+	c.env["RATICKETS_LOG_LEVEL"] = "loud"
+	if code, _, stderr := c.run("sync"); code != 2 || !strings.Contains(stderr, "loud") {
+		t.Errorf("RATICKETS_LOG_LEVEL=loud: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSessionTimeouts: connect sets lock_timeout and statement_timeout on
+// every session of the pool.
+func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmptyDB(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		lock, stmt time.Duration
+		want       [2]string
+	}{
+		{time.Minute, 15 * time.Minute, [2]string{"1min", "15min"}},
+		{1500 * time.Millisecond, 0, [2]string{"1500ms", "0"}},
+	} {
+		pool, err := connect(ctx, dbFlags{DatabaseURL: db.URL, LockTimeout: tc.lock, StatementTimeout: tc.stmt}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [2]string
+		if err := pool.QueryRow(ctx, `SELECT current_setting('lock_timeout'), current_setting('statement_timeout')`).Scan(&got[0], &got[1]); err != nil {
+			t.Fatal(err)
+		}
+		pool.Close()
+		if got != tc.want {
+			t.Errorf("lock %v, statement %v: session has %q, want %q", tc.lock, tc.stmt, got, tc.want)
+		}
+	}
+	if _, err := connect(ctx, dbFlags{DatabaseURL: db.URL, LockTimeout: -time.Second}, nil); err == nil {
+		t.Error("a negative timeout was accepted")
 	}
 }
 

@@ -3,42 +3,36 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
-	"github.com/ratickets/ratickets/internal/redact"
 	"github.com/ratickets/ratickets/load"
 )
 
-const migrateSynopsis = `migrate up|down|status [flags]
+// migrateCmd is `ratickets migrate up|down|status`.
+type migrateCmd struct {
+	DB     dbFlags `embed:""`
+	Action string  `arg:"" optional:"" enum:"up,down,status," default:"" help:"up: apply every pending migration (what an upgrade needs); down: roll back the most recent one; status: list the migrations and whether each is applied"`
+}
+
+func (*migrateCmd) Help() string {
+	return `Usage: ratickets migrate up|down|status
 
   up      apply every pending migration (what an upgrade needs)
   down    roll back the most recent migration
   status  list the migrations and whether each is applied`
+}
 
-func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o := newFlagSet("migrate", migrateSynopsis, stderr)
-	c := addCommon(o)
-	if len(args) == 0 {
-		o.fs.Usage()
-		return exitUsage
+func (c *migrateCmd) run(ctx context.Context, st stdio) int {
+	stdout, stderr := st.stdout, st.stderr
+	red := c.DB.redactor(st.getenv)
+	if c.Action == "" {
+		return exitCode(usageErr("migrate: need a subcommand: ratickets migrate up|down|status"), stderr, red)
 	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "help" {
-		o.fs.Usage()
-		return exitOK
-	}
-	if code, ok := parseFlags(o, args[1:], getenv); !ok {
-		return code
-	}
-	red := redact.New(dbPassword(c.databaseURL.val, getenv))
-	log, err := newLogger(c.logFormat.val, c.logLevel.val, stderr, red, getenv)
+	log, err := newLogger(c.DB.LogFormat, c.DB.LogLevel, stderr, red, st.getenv)
 	if err != nil {
 		return exitCode(err, stderr, red)
 	}
-	if sub != "up" && sub != "down" && sub != "status" {
-		return exitCode(usageErr("migrate: unknown subcommand %q (want up, down or status)", sub), stderr, red)
-	}
-	pool, err := connect(ctx, c.databaseURL.val)
+	sub := c.Action
+	pool, err := connect(ctx, c.DB, red)
 	if err != nil {
 		return exitCode(err, stderr, red)
 	}

@@ -10,48 +10,46 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ratickets/ratickets/internal/redact"
 	"github.com/ratickets/ratickets/internal/report"
 )
 
-func init() { extraCommands["report"] = runReport }
+// reportCmd is `ratickets report`.
+type reportCmd struct {
+	DB    dbFlags `embed:""`
+	Out   string  `name:"out" envvar:"RATICKETS_REPORT_OUT" default:"report.html" placeholder:"PATH" help:"file to write (written to a temporary file first, then renamed); - for standard output"`
+	Since string  `name:"since" envvar:"RATICKETS_REPORT_SINCE" placeholder:"YYYY-MM-DD" help:"start the time series and resolution times on this UTC day (default: from the first ticket)"`
+	Title string  `name:"title" envvar:"RATICKETS_REPORT_TITLE" default:"${default_title}" help:"the page's title"`
+}
 
-const reportSynopsis = `report [flags]
-
-Writes one self-contained HTML file (inline CSS and SVG charts, no scripts,
+func (*reportCmd) Help() string {
+	return `Writes one self-contained HTML file (inline CSS and SVG charts, no scripts,
 nothing loaded from the network) from the analytics views: the backlog over
 time, tickets opened vs resolved per week, time to resolution, the games,
 consoles and emulators with the most open tickets, and the oldest open
 tickets. It only reads the database.`
+}
 
-func runReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o := newFlagSet("report", reportSynopsis, stderr)
-	c := addCommon(o)
-	out := o.str("out", "", "report.html", "file to write (written to a temporary file first, then renamed); - for standard output")
-	since := o.str("since", "", "", "start the time series and resolution times on this UTC day, YYYY-MM-DD (default: from the first ticket)")
-	title := o.str("title", "", report.DefaultTitle, "the page's title")
-	if code, ok := parseFlags(o, args, getenv); !ok {
-		return code
-	}
-	red := redact.New(dbPassword(c.databaseURL.val, getenv))
-	log, err := newLogger(c.logFormat.val, c.logLevel.val, stderr, red, getenv)
+func (c *reportCmd) run(ctx context.Context, st stdio) int {
+	stdout, stderr := st.stdout, st.stderr
+	red := c.DB.redactor(st.getenv)
+	log, err := newLogger(c.DB.LogFormat, c.DB.LogLevel, stderr, red, st.getenv)
 	if err != nil {
 		return exitCode(err, stderr, red)
 	}
-	opts := report.Options{Title: title.val}
-	if s := strings.TrimSpace(since.val); s != "" {
+	opts := report.Options{Title: c.Title}
+	if s := strings.TrimSpace(c.Since); s != "" {
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return exitCode(usageErr("--since: %q is not a date (YYYY-MM-DD)", since.val), stderr, red)
+			return exitCode(usageErr("--since: %q is not a date (YYYY-MM-DD)", c.Since), stderr, red)
 		}
 		opts.Since = t
 	}
-	path := out.val
+	path := c.Out
 	if path == "" {
 		return exitCode(usageErr("--out: empty file name"), stderr, red)
 	}
 
-	pool, err := connect(ctx, c.databaseURL.val)
+	pool, err := connect(ctx, c.DB, red)
 	if err != nil {
 		return exitCode(err, stderr, red)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -19,17 +18,23 @@ import (
 	"github.com/ratickets/ratickets/load"
 )
 
-func init() { extraCommands["serve"] = runServe }
+// serveCmd is `ratickets serve`.
+type serveCmd struct {
+	jobFlags `embed:""`
+	Interval time.Duration `name:"interval" envvar:"RATICKETS_INTERVAL" default:"15m" help:"time from the start of one sync to the start of the next"`
+	Jitter   string        `name:"jitter" envvar:"RATICKETS_JITTER" placeholder:"DURATION" help:"add up to this much random delay to each wait, so that installations do not call the API in step; empty = 10% of --interval"`
+	Listen   string        `name:"listen" envvar:"RATICKETS_LISTEN" default:"127.0.0.1:9464" help:"address for /metrics, /healthz and /readyz"`
+}
 
-const serveSynopsis = `serve [flags]
-
-Runs sync now and then every --interval (plus a random --jitter), never two
+func (*serveCmd) Help() string {
+	return `Runs sync now and then every --interval (plus a random --jitter), never two
 at once (a run that finds another process holding the lock is skipped),
 waiting up to 4 intervals after consecutive failures. Serves /metrics
 (Prometheus), /healthz (the process is alive) and /readyz (the database
 answers, the schema is current and a run ended within 3 intervals) on
 --listen. On SIGTERM or SIGINT the run in flight is cancelled (its open
 batch rolls back and the run is recorded as cancelled) and it exits 0.`
+}
 
 // Scheduling constants.
 const (
@@ -39,23 +44,15 @@ const (
 	shutdownTimeout = 10 * time.Second
 )
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o := newFlagSet("serve", serveSynopsis, stderr)
-	jf := addJobFlags(o)
-	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
-	intervalOpt := o.str("interval", "RATICKETS_INTERVAL", "15m", "time from the start of one sync to the start of the next")
-	jitterOpt := o.str("jitter", "RATICKETS_JITTER", "", "add up to this much random delay to each wait, so that installations do not call the API in step; empty = 10% of --interval")
-	listen := o.str("listen", "RATICKETS_LISTEN", "127.0.0.1:9464", "address for /metrics, /healthz and /readyz")
+func (c *serveCmd) run(ctx context.Context, st stdio) int {
+	stdout, stderr := st.stdout, st.stderr
 	m := metrics.New()
-	jf.onAttempt = m.OnAttempt
-	if code, ok := parseFlags(o, args, getenv); !ok {
-		return code
-	}
-	interval, jitter, err := scheduleFlags(intervalOpt, jitterOpt)
+	c.onAttempt = m.OnAttempt
+	interval, jitter, err := scheduleFlags(c.Interval, c.Jitter)
 	if err != nil {
 		return exitCode(err, stderr, nil)
 	}
-	env, err := jf.setup(ctx, getenv, stderr)
+	env, err := c.setup(ctx, st)
 	if err != nil {
 		return exitCode(err, stderr, envRedactor(env))
 	}
@@ -69,12 +66,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer migrator.Close()
 	seedLastSuccess(ctx, env, m)
 
-	ln, err := net.Listen("tcp", listen.val)
+	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return exitCode(fmt.Errorf("--listen: %w", err), stderr, env.red)
 	}
-	cfg := env.pipelineConfig()
-	cfg.BatchSize = *batch
+	cfg := env.pipelineConfig(c.BatchSize)
 	s := &scheduler{
 		cfg: cfg, m: m, log: log, interval: interval, jitter: jitter,
 		store: env.store, versions: migrator.Versions, redact: env.red.String,
@@ -131,20 +127,16 @@ func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
 }
 
 // scheduleFlags validates --interval and --jitter.
-func scheduleFlags(intervalOpt, jitterOpt *option) (interval, jitter time.Duration, err error) {
-	interval, err = intervalOpt.Duration()
-	if err != nil {
-		return 0, 0, err
-	}
+func scheduleFlags(interval time.Duration, jitterOpt string) (_, jitter time.Duration, err error) {
 	if interval <= 0 {
 		return 0, 0, usageErr("--interval must be more than 0")
 	}
-	if strings.TrimSpace(jitterOpt.val) == "" {
+	if strings.TrimSpace(jitterOpt) == "" {
 		return interval, interval / 10, nil
 	}
-	jitter, err = jitterOpt.Duration()
+	jitter, err = time.ParseDuration(strings.TrimSpace(jitterOpt))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, usageErr("--jitter: %q is not a duration (e.g. 30s, 15m)", jitterOpt)
 	}
 	if jitter < 0 {
 		return 0, 0, usageErr("--jitter must not be negative")
@@ -215,7 +207,7 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 		wait := nextWait(s.interval, s.jitter, failures, s.now().Sub(start), rand.N[time.Duration])
 		ev := s.log.Info()
 		if err != nil {
-			ev = s.log.Warn().Str("error", s.redact(err.Error()))
+			ev = s.log.Warn().Err(err)
 		}
 		if sum.RunID != 0 {
 			ev = ev.Int64("run_id", sum.RunID)
@@ -304,7 +296,7 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 func seedLastSuccess(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
 	last, err := env.store.LastSuccess(ctx)
 	if err != nil {
-		env.log.Warn().Str("error", env.red.String(err.Error())).Msg("could not read the last successful sync from the database")
+		env.log.Warn().Err(err).Msg("could not read the last successful sync from the database")
 		return
 	}
 	if last != nil {
@@ -315,22 +307,14 @@ func seedLastSuccess(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
 // metricsExport is sync's --metrics-file and --pushgateway: where a one-shot
 // run under cron leaves its metrics.
 type metricsExport struct {
-	file, pushgateway *option
+	MetricsFile string `name:"metrics-file" envvar:"RATICKETS_METRICS_FILE" placeholder:"PATH" help:"write the run's metrics to this file in node_exporter's textfile-collector format (name it *.prom; written to a temporary file, then renamed)"`
+	Pushgateway string `name:"pushgateway" envvar:"RATICKETS_PUSHGATEWAY" placeholder:"URL" help:"push the run's metrics to this Prometheus Pushgateway URL, job \"ratickets\""`
 }
 
 // pushJob is the Pushgateway job name.
 const pushJob = "ratickets"
 
-func addMetricsExport(o *options) *metricsExport {
-	return &metricsExport{
-		file: o.str("metrics-file", "RATICKETS_METRICS_FILE", "",
-			"write the run's metrics to this file in node_exporter's textfile-collector format (name it *.prom; written to a temporary file, then renamed)"),
-		pushgateway: o.str("pushgateway", "RATICKETS_PUSHGATEWAY", "",
-			"push the run's metrics to this Prometheus Pushgateway URL, job \""+pushJob+"\""),
-	}
-}
-
-func (e *metricsExport) enabled() bool { return e.file.val != "" || e.pushgateway.val != "" }
+func (e *metricsExport) enabled() bool { return e.MetricsFile != "" || e.Pushgateway != "" }
 
 // seed prepares the metrics before the run (see seedLastSuccess).
 func (e *metricsExport) seed(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
@@ -343,15 +327,15 @@ func (e *metricsExport) seed(ctx context.Context, env *jobEnv, m *metrics.Metric
 // returned: the run's exit status says how the sync went, and a metrics file
 // that stops changing shows in ratickets_last_success_timestamp_seconds.
 func (e *metricsExport) write(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
-	if e.file.val != "" {
-		if err := m.WriteTextfile(e.file.val); err != nil {
-			env.log.Error().Str("error", env.red.String(err.Error())).Msg("could not write the metrics file")
+	if e.MetricsFile != "" {
+		if err := m.WriteTextfile(e.MetricsFile); err != nil {
+			env.log.Error().Err(err).Msg("could not write the metrics file")
 		}
 	}
-	if e.pushgateway.val != "" {
+	if e.Pushgateway != "" {
 		// The run may have been cancelled: still push what it did.
-		if err := m.Push(context.WithoutCancel(ctx), e.pushgateway.val, pushJob); err != nil {
-			env.log.Error().Str("error", env.red.String(err.Error())).Msg("could not push the metrics")
+		if err := m.Push(context.WithoutCancel(ctx), e.Pushgateway, pushJob); err != nil {
+			env.log.Error().Err(err).Msg("could not push the metrics")
 		}
 	}
 }

@@ -530,8 +530,9 @@ func TestServeUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--interval", "0s"}, 2, "--interval must be more than 0"},
-		{[]string{"serve", "--interval", "soon"}, 2, "not a duration"},
-		{[]string{"serve", "--jitter", "-1s"}, 2, "--jitter must not be negative"},
+		{[]string{"serve", "--interval", "soon"}, 2, "--interval"},
+		{[]string{"serve", "--jitter=-1s"}, 2, "--jitter must not be negative"},
+		{[]string{"serve", "--jitter", "soon"}, 2, "not a duration"},
 		{[]string{"serve", "--help"}, 0, "--listen"},
 		{[]string{"serve", "--listen", "127.0.0.1:99999"}, 1, "--listen"},
 	}

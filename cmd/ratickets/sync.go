@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -27,49 +25,35 @@ type jobEnv struct {
 	close  func()
 }
 
+// jobFlags are the flags of sync, backfill and serve.
 type jobFlags struct {
-	common    *common
-	api       *apiOpts
-	noMigrate *bool
+	DB        dbFlags  `embed:""`
+	API       apiFlags `embed:""`
+	NoMigrate bool     `name:"no-migrate" envvar:"RATICKETS_NO_MIGRATE" help:"do not apply pending migrations first"`
+	BatchSize int      `name:"batch-size" envvar:"RATICKETS_BATCH_SIZE" default:"${default_batch_size}" help:"tickets merged per transaction"`
+
 	// onAttempt, when set before setup, observes every HTTP attempt of the
 	// client (metrics).
-	onAttempt func(extract.Attempt)
+	onAttempt func(extract.Attempt) `kong:"-"`
 }
 
-func addJobFlags(o *options) *jobFlags {
-	return &jobFlags{
-		common:    addCommon(o),
-		api:       addAPI(o),
-		noMigrate: o.fs.Bool("no-migrate", false, "do not apply pending migrations first"),
-	}
-}
-
-// parseFlags parses and maps the flag package's errors to exit codes.
-func parseFlags(o *options, args []string, getenv func(string) string) (int, bool) {
-	if err := o.parse(args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		return exitUsage, false
-	}
-	if o.fs.NArg() > 0 {
-		fmt.Fprintf(o.fs.Output(), "ratickets %s: unexpected argument %q\n", o.fs.Name(), o.fs.Arg(0))
-		return exitUsage, false
-	}
-	return 0, true
-}
-
-func (f *jobFlags) setup(ctx context.Context, getenv func(string) string, stderr io.Writer) (*jobEnv, error) {
-	key, err := f.api.key()
+func (f *jobFlags) setup(ctx context.Context, s stdio) (*jobEnv, error) {
+	key, err := f.API.key()
 	if err != nil {
 		return nil, err
 	}
-	red := redact.New(key, dbPassword(f.common.databaseURL.val, getenv))
-	log, err := newLogger(f.common.logFormat.val, f.common.logLevel.val, stderr, red, getenv)
+	red := f.DB.redactor(s.getenv, key)
+	log, err := newLogger(f.DB.LogFormat, f.DB.LogLevel, s.stderr, red, s.getenv)
 	if err != nil {
 		return &jobEnv{red: red}, err
 	}
-	ccfg, err := f.api.clientConfig(log)
+	if f.API.keyFileWarning != "" {
+		log.Warn().Str("path", f.API.APIKeyFile).Msg(f.API.keyFileWarning)
+	}
+	if f.BatchSize < 1 {
+		return &jobEnv{red: red}, usageErr("--batch-size must be 1 or more")
+	}
+	ccfg, err := f.API.clientConfig(log)
 	if err != nil {
 		return &jobEnv{red: red}, err
 	}
@@ -78,12 +62,12 @@ func (f *jobFlags) setup(ctx context.Context, getenv func(string) string, stderr
 	if err != nil {
 		return &jobEnv{red: red}, usageErr("%v", err)
 	}
-	pool, err := connect(ctx, f.common.databaseURL.val)
+	pool, err := connect(ctx, f.DB, red)
 	if err != nil {
 		return &jobEnv{red: red}, err
 	}
 	env := &jobEnv{log: log, red: red, client: client, store: load.New(pool, log), close: pool.Close}
-	if !*f.noMigrate {
+	if !f.NoMigrate {
 		m, err := load.NewMigrator(pool, log)
 		if err != nil {
 			pool.Close()
@@ -99,48 +83,49 @@ func (f *jobFlags) setup(ctx context.Context, getenv func(string) string, stderr
 	return env, nil
 }
 
-func (e *jobEnv) pipelineConfig() pipeline.Config {
+func (e *jobEnv) pipelineConfig(batchSize int) pipeline.Config {
 	return pipeline.Config{
-		Client:  e.client,
-		Store:   e.store,
-		Log:     e.log,
-		Version: version(),
-		Redact:  e.red.String,
+		Client:    e.client,
+		Store:     e.store,
+		Log:       e.log,
+		Version:   version(),
+		BatchSize: batchSize,
 	}
 }
 
-const syncSynopsis = `sync [flags]
+// syncCmd is `ratickets sync`.
+type syncCmd struct {
+	jobFlags      `embed:""`
+	MaxPages      int `name:"max-pages" envvar:"RATICKETS_MAX_PAGES" default:"0" help:"stop the scan after this many page requests (0 = no limit); a partial scan reconciles nothing"`
+	metricsExport `embed:""`
+}
 
-Scans the whole open-ticket list of the RetroAchievements API, upserts every
+func (*syncCmd) Help() string {
+	return `Scans the whole open-ticket list of the RetroAchievements API, upserts every
 ticket into PostgreSQL (an unchanged ticket is not rewritten), versions
 ticket_history, and, after a complete scan only, looks up by id every ticket
 the database holds as open that the scan did not see. Applies pending
 migrations first. If another run holds the lock, exits 0 at once.`
+}
 
-func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	o := newFlagSet("sync", syncSynopsis, stderr)
-	jf := addJobFlags(o)
-	batch := o.fs.Int("batch-size", pipeline.DefaultBatchSize, "tickets merged per transaction")
-	maxPages := o.fs.Int("max-pages", 0, "stop the scan after this many page requests (0 = no limit); a partial scan reconciles nothing")
-	export := addMetricsExport(o)
+func (c *syncCmd) run(ctx context.Context, s stdio) int {
 	m := metrics.New()
-	jf.onAttempt = m.OnAttempt
-	if code, ok := parseFlags(o, args, getenv); !ok {
-		return code
+	c.onAttempt = m.OnAttempt
+	if c.MaxPages < 0 {
+		return exitCode(usageErr("--max-pages must be 0 or more"), s.stderr, nil)
 	}
-	env, err := jf.setup(ctx, getenv, stderr)
+	env, err := c.setup(ctx, s)
 	if err != nil {
-		return exitCode(err, stderr, envRedactor(env))
+		return exitCode(err, s.stderr, envRedactor(env))
 	}
 	defer env.close()
-	cfg := env.pipelineConfig()
-	cfg.BatchSize = *batch
-	cfg.Scan.MaxPages = *maxPages
-	export.seed(ctx, env, m)
+	cfg := env.pipelineConfig(c.BatchSize)
+	cfg.Scan.MaxPages = c.MaxPages
+	c.seed(ctx, env, m)
 	sum, err := pipeline.Sync(ctx, cfg)
 	m.ObserveRun(sum)
-	export.write(ctx, env, m)
-	return finishRun(sum, err, stdout, stderr, env.red)
+	c.write(ctx, env, m)
+	return finishRun(sum, err, s.stdout, s.stderr, env.red)
 }
 
 // finishRun prints a run's outcome and maps it to the exit status: a run

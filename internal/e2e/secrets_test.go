@@ -106,6 +106,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "malformed database URL", setup: env("DATABASE_URL",
 			"postgres://postgres:"+passwordInURL()+"@127.0.0.1:notaport/x"),
 			args: debug, code: 2, want: "database-url"},
+		// Malformed in ways the strict parser's own redaction misses:
+		// spaces around '=' and a second '@'.
+		{name: "malformed keyword/value string", setup: env("DATABASE_URL",
+			"host=127.0.0.1 password = '"+dbPass+"' port=notaport"),
+			args: debug, code: 2, want: "database-url"},
+		{name: "malformed URL with an unescaped password", setup: env("DATABASE_URL",
+			"postgres://postgres:"+dbPass+"@127.0.0.1:5432/x?port=zz"),
+			args: debug, code: 2, want: "database-url"},
 		{name: "migrate status", setup: none, args: []string{"migrate", "status"}, code: 0, want: "applied"},
 	}
 	for _, s := range steps {

@@ -39,9 +39,6 @@ type Config struct {
 	// FlushInterval bounds how long a partial batch waits for more pages
 	// (default 2s), so a slow, rate-limited scan still lands steadily.
 	FlushInterval time.Duration
-	// Redact, when non-nil, scrubs secrets from the error text a failed run
-	// records in sync_runs.
-	Redact func(string) string
 	// VanishedRecheck is how long a vanished ticket goes without a lookup
 	// (default 24h): a sync's reconciliation looks it up again once its
 	// last not-found answer is older than that, since a ticket can come
@@ -57,13 +54,6 @@ func (c *Config) vanishedRecheck() time.Duration {
 		return DefaultVanishedRecheck
 	}
 	return c.VanishedRecheck
-}
-
-func (c *Config) redact(s string) string {
-	if c.Redact != nil {
-		return c.Redact(s)
-	}
-	return s
 }
 
 func (c *Config) batchSize() int {
@@ -203,9 +193,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 			res.Snapshot = &load.Snapshot{APIOpenTickets: r.sum.APIOpenTickets, SeenOpen: r.seenOpen, SeenRequest: r.seenRequest}
 		}
 	case ctx.Err() != nil:
-		res.Status, res.Error = load.StatusCancelled, cfg.redact(workErr.Error())
+		res.Status, res.Error = load.StatusCancelled, workErr.Error()
 	default:
-		res.Status, res.Error = load.StatusFailed, cfg.redact(workErr.Error())
+		res.Status, res.Error = load.StatusFailed, workErr.Error()
 	}
 	r.sum.Status, r.sum.Error = res.Status, res.Error
 	r.sum.Duration = time.Since(start)
@@ -555,7 +545,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 				if firstErr == nil {
 					firstErr = fmt.Errorf("ticket %d: %w", id, err)
 				}
-				r.log.Warn().Int64("ticket_id", id).Str("error", r.cfg.redact(err.Error())).
+				r.log.Warn().Int64("ticket_id", id).Err(err).
 					Msg("lookup failed; going on with the other tickets")
 				if inARow++; inARow == maxLookupFailuresInARow {
 					failed = append(failed, ids[i+1:]...)
