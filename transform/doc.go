@@ -30,8 +30,10 @@
 //	(whole object)     Raw                     every member, see "NUL" below
 //
 // Other members (ULIDs, the *Description labels, fields added later) are not
-// modelled but stay in Raw. Member names match as encoding/json matches them:
-// exact first, else case-insensitively; a repeated member's last value wins.
+// modelled but stay in Raw. Each ticket is decoded once, in one pass, with
+// the jsontext decoder of github.com/go-json-experiment/json. Member names
+// match as encoding/json matches them: exact first, else case-insensitively;
+// a repeated member's last value wins.
 //
 // Integers arrive as JSON numbers or, from older servers, as strings
 // ("ID":"55958"); both are accepted everywhere, surrounding spaces and an

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -75,32 +74,6 @@ func StripNUL(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// wire is the ticket object as the API sends it. Members ratickets does not
-// model (ULIDs, descriptions, future fields) are skipped here and kept in
-// Ticket.Raw.
-type wire struct {
-	ID                value `json:"ID"`
-	AchievementID     value `json:"AchievementID"`
-	AchievementTitle  value `json:"AchievementTitle"`
-	AchievementDesc   value `json:"AchievementDesc"`
-	AchievementType   value `json:"AchievementType"`
-	Points            value `json:"Points"`
-	BadgeName         value `json:"BadgeName"`
-	AchievementAuthor value `json:"AchievementAuthor"`
-	GameID            value `json:"GameID"`
-	ConsoleName       value `json:"ConsoleName"`
-	GameTitle         value `json:"GameTitle"`
-	GameIcon          value `json:"GameIcon"`
-	ReportedAt        value `json:"ReportedAt"`
-	ReportType        value `json:"ReportType"`
-	Hardcore          value `json:"Hardcore"`
-	ReportNotes       value `json:"ReportNotes"`
-	ReportedBy        value `json:"ReportedBy"`
-	ResolvedAt        value `json:"ResolvedAt"`
-	ResolvedBy        value `json:"ResolvedBy"`
-	ReportState       value `json:"ReportState"`
-}
-
 // slots backs every optional field of one Ticket, so a ticket costs one
 // allocation for its pointers instead of one per field.
 type slots struct {
@@ -115,37 +88,21 @@ type slots struct {
 // Parse maps one raw ticket object, as received from the API, to a Ticket.
 // It never panics; every failure is a *RecordError. raw is not retained:
 // Ticket.Raw is a copy (or a cleaned re-encoding, see the package doc).
-func Parse(raw json.RawMessage) (Ticket, error) { return parse(raw, true) }
-
-// parse is Parse; tryFast false forces the encoding/json path (the
-// reference the fast path is tested against).
-func parse(raw json.RawMessage, tryFast bool) (Ticket, error) {
+func Parse(raw json.RawMessage) (Ticket, error) {
 	if !startsObject(raw) {
 		return Ticket{}, &RecordError{Reason: "not a JSON object"}
 	}
-	var (
-		w           wire
-		clean, fast bool
-	)
-	if tryFast {
-		clean, fast = scanWire(raw, &w)
+	var w wire
+	if err := decodeWire(raw, &w); err != nil {
+		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
 	}
-	if !fast {
-		// The reference path: anything the fast scanner does not handle,
-		// invalid JSON included (encoding/json words the error).
-		w = wire{}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
-		}
-	}
-	return build(raw, &w, clean)
+	return build(raw, &w)
 }
 
-// build maps decoded members to a Ticket; clean says raw can be stored as
-// is (when false, storableRaw decides).
-func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
+// build maps decoded members to a Ticket.
+func build(raw json.RawMessage, w *wire) (Ticket, error) {
 	p := &fieldParser{}
-	id := p.id(&w.ID)
+	id := p.id(&w[fID])
 	if p.err != nil {
 		return Ticket{}, p.err
 	}
@@ -153,26 +110,26 @@ func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
 
 	s := new(slots)
 	t := Ticket{ID: id}
-	t.AchievementID = p.optInt("AchievementID", &w.AchievementID, &s.achievementID)
-	t.AchievementTitle = p.optText("AchievementTitle", &w.AchievementTitle, &s.text[0])
-	t.AchievementDescription = p.optText("AchievementDesc", &w.AchievementDesc, &s.text[1])
-	t.AchievementType = p.optText("AchievementType", &w.AchievementType, &s.text[2])
-	t.Points = p.optInt32("Points", &w.Points, &s.points)
-	t.BadgeName = p.optText("BadgeName", &w.BadgeName, &s.text[3])
-	t.AchievementAuthor = p.optText("AchievementAuthor", &w.AchievementAuthor, &s.text[4])
-	t.GameID = p.optInt("GameID", &w.GameID, &s.gameID)
-	t.ConsoleName = p.optText("ConsoleName", &w.ConsoleName, &s.text[5])
-	t.GameTitle = p.optText("GameTitle", &w.GameTitle, &s.text[6])
-	t.GameIcon = p.optText("GameIcon", &w.GameIcon, &s.text[7])
-	t.ReportedAt = p.reqTime("ReportedAt", &w.ReportedAt)
-	t.ReportTypeCode = p.code("ReportType", &w.ReportType)
+	t.AchievementID = p.optInt("AchievementID", &w[fAchievementID], &s.achievementID)
+	t.AchievementTitle = p.optText("AchievementTitle", &w[fAchievementTitle], &s.text[0])
+	t.AchievementDescription = p.optText("AchievementDesc", &w[fAchievementDesc], &s.text[1])
+	t.AchievementType = p.optText("AchievementType", &w[fAchievementType], &s.text[2])
+	t.Points = p.optInt32("Points", &w[fPoints], &s.points)
+	t.BadgeName = p.optText("BadgeName", &w[fBadgeName], &s.text[3])
+	t.AchievementAuthor = p.optText("AchievementAuthor", &w[fAchievementAuthor], &s.text[4])
+	t.GameID = p.optInt("GameID", &w[fGameID], &s.gameID)
+	t.ConsoleName = p.optText("ConsoleName", &w[fConsoleName], &s.text[5])
+	t.GameTitle = p.optText("GameTitle", &w[fGameTitle], &s.text[6])
+	t.GameIcon = p.optText("GameIcon", &w[fGameIcon], &s.text[7])
+	t.ReportedAt = p.reqTime("ReportedAt", &w[fReportedAt])
+	t.ReportTypeCode = p.code("ReportType", &w[fReportType])
 	t.ReportType = TypeFromCode(t.ReportTypeCode)
-	t.Hardcore = p.optBool("Hardcore", &w.Hardcore, &s.hardcore)
-	t.ReportNotes = p.optText("ReportNotes", &w.ReportNotes, &s.text[8])
-	t.ReportedBy = p.optText("ReportedBy", &w.ReportedBy, &s.text[9])
-	t.ResolvedAt = p.optTime("ResolvedAt", &w.ResolvedAt, &s.resolvedAt)
-	t.ResolvedBy = p.optText("ResolvedBy", &w.ResolvedBy, &s.text[10])
-	t.ReportStateCode = p.code("ReportState", &w.ReportState)
+	t.Hardcore = p.optBool("Hardcore", &w[fHardcore], &s.hardcore)
+	t.ReportNotes = p.optText("ReportNotes", &w[fReportNotes], &s.text[8])
+	t.ReportedBy = p.optText("ReportedBy", &w[fReportedBy], &s.text[9])
+	t.ResolvedAt = p.optTime("ResolvedAt", &w[fResolvedAt], &s.resolvedAt)
+	t.ResolvedBy = p.optText("ResolvedBy", &w[fResolvedBy], &s.text[10])
+	t.ReportStateCode = p.code("ReportState", &w[fReportState])
 	t.ReportState = StateFromCode(t.ReportStateCode)
 	if p.err != nil {
 		return Ticket{}, p.err
@@ -183,15 +140,11 @@ func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
 		t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = n.RomHash, n.Emulator, n.EmulatorCore, n.EmulatorVersion
 	}
 
-	if clean {
-		t.Raw = bytes.Clone(raw) // the scan proved it storable as is
-	} else {
-		rawOut, err := storableRaw(raw)
-		if err != nil {
-			return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
-		}
-		t.Raw = rawOut
+	rawOut, err := storableRaw(raw)
+	if err != nil {
+		return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
 	}
+	t.Raw = rawOut
 	return t, nil
 }
 
@@ -358,12 +311,6 @@ const (
 // server builds, RFC 3339 with any offset. The result is always in UTC.
 func parseTimestamp(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if t, ok := parseAPITime(s); ok {
-		if t.Year() < minYear {
-			return time.Time{}, false
-		}
-		return t, true
-	}
 	t, err := time.Parse(apiTimeLayout, s) // no zone in the layout: UTC
 	if err != nil {
 		t, err = time.Parse(time.RFC3339Nano, s)
