@@ -53,6 +53,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("labels %q/%q do not match codes %d/%d", got.ReportState, got.ReportType, got.ReportStateCode, got.ReportTypeCode)
 		}
 		checkStorableRaw(t, got.Raw)
+		for _, p := range got.Problems {
+			if fieldIndex(p.Field) < 0 || p.Reason == "" || !utf8.ValidString(p.Reason) || strings.ContainsRune(p.Reason, 0) {
+				t.Fatalf("problem not storable: %+v", p)
+			}
+		}
 		for name, s := range textFields(got) {
 			if s == nil {
 				continue

@@ -122,18 +122,19 @@ func build(raw json.RawMessage, w *wire) (Ticket, error) {
 	t.GameTitle = p.optText("GameTitle", &w[fGameTitle], &s.text[6])
 	t.GameIcon = p.optText("GameIcon", &w[fGameIcon], &s.text[7])
 	t.ReportedAt = p.reqTime("ReportedAt", &w[fReportedAt])
-	t.ReportTypeCode = p.code("ReportType", &w[fReportType])
+	t.ReportTypeCode = p.code("ReportType", &w[fReportType], false)
 	t.ReportType = TypeFromCode(t.ReportTypeCode)
 	t.Hardcore = p.optBool("Hardcore", &w[fHardcore], &s.hardcore)
 	t.ReportNotes = p.optText("ReportNotes", &w[fReportNotes], &s.text[8])
 	t.ReportedBy = p.optText("ReportedBy", &w[fReportedBy], &s.text[9])
 	t.ResolvedAt = p.optTime("ResolvedAt", &w[fResolvedAt], &s.resolvedAt)
 	t.ResolvedBy = p.optText("ResolvedBy", &w[fResolvedBy], &s.text[10])
-	t.ReportStateCode = p.code("ReportState", &w[fReportState])
+	t.ReportStateCode = p.code("ReportState", &w[fReportState], true)
 	t.ReportState = StateFromCode(t.ReportStateCode)
 	if p.err != nil {
 		return Ticket{}, p.err
 	}
+	t.Problems = p.problems
 
 	if t.ReportNotes != nil {
 		n := ParseNotes(*t.ReportNotes)
@@ -162,11 +163,14 @@ func startsObject(raw []byte) bool {
 	return false
 }
 
-// fieldParser converts wire members into Ticket fields and keeps the first
-// failure; once it has one, later conversions are skipped.
+// fieldParser converts wire members into Ticket fields. A required field
+// it cannot read (ID, ReportedAt, ReportState) sets the record aside: the
+// first such failure is kept in err. An optional one is dropped (nil) and
+// recorded in problems; the ticket is kept.
 type fieldParser struct {
 	ticketID int64
 	err      *RecordError
+	problems []FieldProblem
 }
 
 func (p *fieldParser) fail(field, reason string) {
@@ -180,15 +184,19 @@ func (p *fieldParser) fail(field, reason string) {
 	}
 }
 
-// required reports the error for a required member that is missing or empty.
-func (p *fieldParser) required(field string, v *value) {
+func (p *fieldParser) drop(field, reason string) {
+	p.problems = append(p.problems, FieldProblem{Field: field, Reason: reason})
+}
+
+// absence says why a member that must be present is not.
+func absence(v *value) string {
 	switch v.kind {
 	case kindMissing:
-		p.fail(field, "missing")
+		return "missing"
 	case kindNull:
-		p.fail(field, "is null")
+		return "is null"
 	default:
-		p.fail(field, "is empty")
+		return "is empty"
 	}
 }
 
@@ -198,33 +206,35 @@ func (p *fieldParser) id(v *value) int64 {
 	case reason != "":
 		p.fail("ID", reason)
 	case !ok:
-		p.required("ID", v)
+		p.fail("ID", absence(v))
 	case n <= 0:
 		p.fail("ID", "expected a positive integer, got "+strconv.FormatInt(n, 10))
 	}
 	return n
 }
 
-// intIn decodes an optional integer within [lo, hi].
-func (p *fieldParser) intIn(field string, v *value, lo, hi int64) (int64, bool) {
-	if p.err != nil {
-		return 0, false
+// intIn reads an integer within [lo, hi]; present is false when it is
+// absent, reason non-empty when it is unusable.
+func intIn(v *value, lo, hi int64) (n int64, present bool, reason string) {
+	n, present, reason = v.integer()
+	if present && (n < lo || n > hi) {
+		return 0, false, "value " + strconv.FormatInt(n, 10) + " out of range [" +
+			strconv.FormatInt(lo, 10) + ", " + strconv.FormatInt(hi, 10) + "]"
 	}
-	n, ok, reason := v.integer()
+	return n, present, reason
+}
+
+// optIntIn decodes an optional integer within [lo, hi].
+func (p *fieldParser) optIntIn(field string, v *value, lo, hi int64) (int64, bool) {
+	n, ok, reason := intIn(v, lo, hi)
 	if reason != "" {
-		p.fail(field, reason)
-		return 0, false
-	}
-	if ok && (n < lo || n > hi) {
-		p.fail(field, "value "+strconv.FormatInt(n, 10)+" out of range ["+
-			strconv.FormatInt(lo, 10)+", "+strconv.FormatInt(hi, 10)+"]")
-		return 0, false
+		p.drop(field, reason)
 	}
 	return n, ok
 }
 
 func (p *fieldParser) optInt(field string, v *value, slot *int64) *int64 {
-	n, ok := p.intIn(field, v, -1<<63, 1<<63-1)
+	n, ok := p.optIntIn(field, v, -1<<63, 1<<63-1)
 	if !ok {
 		return nil
 	}
@@ -233,7 +243,7 @@ func (p *fieldParser) optInt(field string, v *value, slot *int64) *int64 {
 }
 
 func (p *fieldParser) optInt32(field string, v *value, slot *int32) *int32 {
-	n, ok := p.intIn(field, v, -1<<31, 1<<31-1)
+	n, ok := p.optIntIn(field, v, -1<<31, 1<<31-1)
 	if !ok {
 		return nil
 	}
@@ -241,22 +251,29 @@ func (p *fieldParser) optInt32(field string, v *value, slot *int32) *int32 {
 	return slot
 }
 
-// code decodes a required int16 code (ReportType, ReportState). Any value in
-// range is accepted: unknown codes are kept, never rejected.
-func (p *fieldParser) code(field string, v *value) int16 {
-	n, ok := p.intIn(field, v, -1<<15, 1<<15-1)
-	if !ok {
-		p.required(field, v)
+// code decodes an int16 code. Any value in range is accepted: unknown codes
+// are kept, never rejected. An unusable ReportState sets the record aside;
+// an unusable ReportType is dropped: the columns cannot be NULL, so it is
+// stored as unknown with code 0.
+func (p *fieldParser) code(field string, v *value, required bool) int16 {
+	n, ok, reason := intIn(v, -1<<15, 1<<15-1)
+	if !ok && reason == "" {
+		reason = absence(v)
 	}
-	return int16(n)
+	switch {
+	case reason == "":
+		return int16(n)
+	case required:
+		p.fail(field, reason)
+	default:
+		p.drop(field, reason)
+	}
+	return 0
 }
 
 // optText decodes an optional text member. Numbers are accepted as their
-// literal text (harmless leniency); booleans, objects and arrays are errors.
+// literal text (harmless leniency); booleans, objects and arrays are not.
 func (p *fieldParser) optText(field string, v *value, slot *string) *string {
-	if p.err != nil {
-		return nil
-	}
 	switch v.kind {
 	case kindMissing, kindNull:
 		return nil
@@ -269,7 +286,7 @@ func (p *fieldParser) optText(field string, v *value, slot *string) *string {
 			*slot = strconv.FormatInt(v.num, 10)
 		}
 	default:
-		p.fail(field, "expected a string, got "+v.describe())
+		p.drop(field, "expected a string, got "+v.describe())
 		return nil
 	}
 	return slot
@@ -278,9 +295,6 @@ func (p *fieldParser) optText(field string, v *value, slot *string) *string {
 // optBool decodes Hardcore: 1/0, "1"/"0", true/false; null, missing and ""
 // are absent.
 func (p *fieldParser) optBool(field string, v *value, slot *bool) *bool {
-	if p.err != nil {
-		return nil
-	}
 	if v.kind == kindBool {
 		*slot = v.b
 		return slot
@@ -295,7 +309,7 @@ func (p *fieldParser) optBool(field string, v *value, slot *bool) *bool {
 			return slot
 		}
 	}
-	p.fail(field, "expected 0, 1 or a boolean, got "+v.describe())
+	p.drop(field, "expected 0, 1 or a boolean, got "+v.describe())
 	return nil
 }
 
@@ -326,13 +340,10 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 func (p *fieldParser) reqTime(field string, v *value) time.Time {
-	if p.err != nil {
-		return time.Time{}
-	}
 	switch v.kind {
 	case kindString:
 		if strings.TrimSpace(v.str) == "" {
-			p.required(field, v)
+			p.fail(field, absence(v))
 			return time.Time{}
 		}
 		t, ok := parseTimestamp(v.str)
@@ -341,7 +352,7 @@ func (p *fieldParser) reqTime(field string, v *value) time.Time {
 		}
 		return t
 	case kindMissing, kindNull:
-		p.required(field, v)
+		p.fail(field, absence(v))
 	default:
 		p.fail(field, "expected a timestamp string, got "+v.describe())
 	}
@@ -349,9 +360,6 @@ func (p *fieldParser) reqTime(field string, v *value) time.Time {
 }
 
 func (p *fieldParser) optTime(field string, v *value, slot *time.Time) *time.Time {
-	if p.err != nil {
-		return nil
-	}
 	switch v.kind {
 	case kindMissing, kindNull:
 		return nil
@@ -362,13 +370,13 @@ func (p *fieldParser) optTime(field string, v *value, slot *time.Time) *time.Tim
 		}
 		t, ok := parseTimestamp(s)
 		if !ok {
-			p.fail(field, "invalid timestamp "+quote(v.str))
+			p.drop(field, "invalid timestamp "+quote(v.str))
 			return nil
 		}
 		*slot = t
 		return slot
 	default:
-		p.fail(field, "expected a timestamp string, got "+v.describe())
+		p.drop(field, "expected a timestamp string, got "+v.describe())
 		return nil
 	}
 }

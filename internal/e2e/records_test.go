@@ -68,16 +68,16 @@ func badRecords(t testing.TB, base int64, ats []time.Time) []badRecord {
 	add("non-numeric id", marshal(t, m), false, "ID")
 
 	m = rawTicket(next())
-	m["Points"] = map[string]any{"value": 5}
-	add("object in a number field", marshal(t, m), true, "Points")
+	m["ReportedAt"] = map[string]any{"value": 5}
+	add("object in the report time", marshal(t, m), true, "ReportedAt")
 
 	m = rawTicket(next())
 	m["ReportState"] = []int{1}
 	add("array in the state", marshal(t, m), true, "ReportState")
 
 	m = rawTicket(next())
-	m["ReportNotes"] = true
-	add("boolean in a text field", marshal(t, m), true, "ReportNotes")
+	m["ReportState"] = true
+	add("boolean in the state", marshal(t, m), true, "ReportState")
 
 	add("not an object", json.RawMessage(`"just a string"`), false, "object")
 	return out
