@@ -80,6 +80,15 @@
 // members then come out in sorted key order, which jsonb does not preserve
 // anyway. Otherwise Raw is an exact copy of the input bytes.
 //
+// # Numbers jsonb cannot store
+//
+// jsonb keeps every number as PostgreSQL numeric: at most 131072 digits
+// before the decimal point and 16383 after, and no exponent of magnitude
+// INT_MAX/2 or more. A record holding a number beyond that anywhere (say
+// 1e1000000 in an unmodelled member) cannot be stored at all, so Parse sets
+// it aside whole with a *RecordError naming the top-level member; it would
+// otherwise fail the batch, and every following run with it.
+//
 // # Notes
 //
 // ParseNotes reads the lines clients append to ReportNotes. Lines are split on

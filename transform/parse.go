@@ -93,10 +93,20 @@ func Parse(raw json.RawMessage) (Ticket, error) {
 		return Ticket{}, &RecordError{Reason: "not a JSON object"}
 	}
 	var w wire
-	if err := decodeWire(raw, &w); err != nil {
+	badMember, badNumber, err := decodeWire(raw, &w)
+	if err != nil {
 		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
 	}
-	return build(raw, &w)
+	t, err := build(raw, &w)
+	if err == nil && badNumber != "" {
+		// jsonb would refuse the whole record, and fail its batch with it.
+		err = &RecordError{TicketID: &t.ID, Field: badMember,
+			Reason: "number " + badNumber + " is beyond what PostgreSQL jsonb can store (numeric range)"}
+	}
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
 }
 
 // build maps decoded members to a Ticket.

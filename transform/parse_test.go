@@ -182,6 +182,14 @@ func parseCases() []parseCase {
 			want:     func(t *Ticket) { t.AchievementTitle = ptr("\uFFFDx\uFFFD") },
 			checkRaw: rawHas("AchievementTitle", "\uFFFDx\uFFFD")},
 
+		// Numbers jsonb cannot store (the exact limits are checked against
+		// PostgreSQL in internal/pipeline TestJSONBNumberLimits).
+		{name: "number beyond numeric in an unmodelled member", raw: ticketJSON("Big", `{"n":[1,1e1000000]}`),
+			err: fieldErr("Big", "number 1e1000000 is beyond what PostgreSQL jsonb can store (numeric range)")},
+		{name: "number beyond numeric in a modelled member", raw: ticketJSON("Points", `-1e-16384`),
+			err: fieldErr("Points", "number -1e-16384 is beyond what PostgreSQL jsonb can store (numeric range)")},
+		{name: "numbers at numeric's limits are kept", raw: ticketJSON("Big", `[1e131071,1e-16383,0e1073741822]`)},
+
 		// Whole-record errors.
 		{name: "truncated JSON", raw: `{"ID":64866,"ReportedAt":"2024-01-`, err: &wantErr{reason: "invalid JSON: ", prefix: true}},
 		{name: "trailing garbage", raw: ticketJSON() + `,`, err: &wantErr{reason: "invalid JSON: ", prefix: true}},
