@@ -102,7 +102,7 @@ type ticketDecoder struct {
 func (d *ticketDecoder) number() (jsontext.Value, error) {
 	lit, err := d.dec.ReadValue()
 	if err == nil && d.badNumber == "" && !fitsNumeric(lit) {
-		d.badMember, d.badNumber = d.member, shorten(string(lit))
+		d.badMember, d.badNumber = shorten(d.member), shorten(string(lit))
 	}
 	return lit, err
 }
