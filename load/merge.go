@@ -12,10 +12,13 @@ import (
 )
 
 // Reject is a record that could not be understood, set aside with its reason.
+// With Field set it is only that field of a ticket that was stored anyway
+// (the field NULL); such a Reject is recorded but not counted as rejected.
 type Reject struct {
 	TicketID *int64
 	Raw      []byte
 	Reason   string
+	Field    string // "" when the whole record was set aside
 }
 
 // Batch is one unit of atomic work: all of it commits, or none of it.
@@ -356,13 +359,18 @@ func (w *BatchWriter) commit(progress *Progress, cp *Checkpoint) (Counts, error)
 	if len(w.rejects) > 0 {
 		rows := make([][]any, len(w.rejects))
 		for i, r := range w.rejects {
-			rows[i] = []any{w.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason)}
+			var field *string
+			if r.Field != "" {
+				field = &r.Field
+			} else {
+				c.Rejected++
+			}
+			rows[i] = []any{w.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), field}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_records"},
-			[]string{"run_id", "ticket_id", "raw", "reason"}, pgx.CopyFromRows(rows)); err != nil {
+			[]string{"run_id", "ticket_id", "raw", "reason", "field"}, pgx.CopyFromRows(rows)); err != nil {
 			return c, fmt.Errorf("rejected records: %w", err)
 		}
-		c.Rejected = int64(len(w.rejects))
 	}
 	seen := c.Inserted + c.Updated + c.Unchanged + c.Rejected
 	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,

@@ -1,8 +1,11 @@
 // Package transform turns one raw ticket object, as received from the
 // RetroAchievements API_GetTicketData endpoint, into a typed Ticket. It is
-// pure: no I/O, no logging, no clock. Parse never panics; any record it cannot
-// map yields a *RecordError naming the ticket (when its ID is known), the API
-// field and a human-readable reason, meant for the rejected_records table.
+// pure: no I/O, no logging, no clock. Parse never panics. A record that
+// cannot be a ticket (ID, ReportedAt or ReportState unusable, not a JSON
+// object) yields a *RecordError naming the ticket (when its ID is known), the
+// API field and a human-readable reason, meant for the rejected_records
+// table. An optional field that holds something unusable does not lose the
+// ticket: the field is nil and Ticket.Problems names it, with the reason.
 //
 // # Field mapping
 //
@@ -20,7 +23,7 @@
 //	GameTitle          GameTitle               optional text
 //	GameIcon           GameIcon                optional text
 //	ReportedAt         ReportedAt              required timestamp
-//	ReportType         ReportType(Code)        required code, int16 range
+//	ReportType         ReportType(Code)        code, int16 range (unusable: unknown, 0)
 //	Hardcore           Hardcore                optional 1/0, "1"/"0", true/false
 //	ReportNotes        ReportNotes             optional text; also parsed, see below
 //	ReportedBy         ReportedBy              optional text
@@ -30,8 +33,10 @@
 //	(whole object)     Raw                     every member, see "NUL" below
 //
 // Other members (ULIDs, the *Description labels, fields added later) are not
-// modelled but stay in Raw. Member names match as encoding/json matches them:
-// exact first, else case-insensitively; a repeated member's last value wins.
+// modelled but stay in Raw. Each ticket is decoded once, in one pass, with
+// the jsontext decoder of github.com/go-json-experiment/json. Member names
+// match as encoding/json matches them: exact first, else case-insensitively;
+// a repeated member's last value wins.
 //
 // Integers arrive as JSON numbers or, from older servers, as strings
 // ("ID":"55958"); both are accepted everywhere, surrounding spaces and an
@@ -40,7 +45,10 @@
 // pointer, or an error for a required field. Text stays text: "" is kept as
 // "", a JSON number in a text field is kept as its literal. Any other JSON
 // type in a field (object, array, boolean where not allowed, non-numeric
-// string in a numeric field) rejects the record.
+// string in a numeric field) or a value out of range rejects the record
+// when the field is ID, ReportedAt or ReportState; in any other field it is
+// a FieldProblem and the field is nil. ReportType cannot be nil: an
+// unusable one is TypeUnknown with code 0.
 //
 // # Codes
 //
@@ -71,6 +79,15 @@
 // surrogates become U+FFFD (as in the text fields), and it is re-encoded:
 // members then come out in sorted key order, which jsonb does not preserve
 // anyway. Otherwise Raw is an exact copy of the input bytes.
+//
+// # Numbers jsonb cannot store
+//
+// jsonb keeps every number as PostgreSQL numeric: at most 131072 digits
+// before the decimal point and 16383 after, and no exponent of magnitude
+// INT_MAX/2 or more. A record holding a number beyond that anywhere (say
+// 1e1000000 in an unmodelled member) cannot be stored at all, so Parse sets
+// it aside whole with a *RecordError naming the top-level member; it would
+// otherwise fail the batch, and every following run with it.
 //
 // # Notes
 //

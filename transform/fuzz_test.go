@@ -53,6 +53,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("labels %q/%q do not match codes %d/%d", got.ReportState, got.ReportType, got.ReportStateCode, got.ReportTypeCode)
 		}
 		checkStorableRaw(t, got.Raw)
+		for _, p := range got.Problems {
+			if fieldIndex(p.Field) < 0 || p.Reason == "" || !utf8.ValidString(p.Reason) || strings.ContainsRune(p.Reason, 0) {
+				t.Fatalf("problem not storable: %+v", p)
+			}
+		}
 		for name, s := range textFields(got) {
 			if s == nil {
 				continue
@@ -77,7 +82,9 @@ func checkStorableRaw(t *testing.T, raw json.RawMessage) {
 		t.Fatalf("Raw is not valid UTF-8 JSON: %q", raw)
 	}
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers beyond float64 are fine in jsonb
+	if err := dec.Decode(&v); err != nil {
 		t.Fatalf("Raw does not decode: %v", err)
 	}
 	if _, ok := v.(map[string]any); !ok {

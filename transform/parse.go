@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -75,32 +74,6 @@ func StripNUL(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// wire is the ticket object as the API sends it. Members ratickets does not
-// model (ULIDs, descriptions, future fields) are skipped here and kept in
-// Ticket.Raw.
-type wire struct {
-	ID                value `json:"ID"`
-	AchievementID     value `json:"AchievementID"`
-	AchievementTitle  value `json:"AchievementTitle"`
-	AchievementDesc   value `json:"AchievementDesc"`
-	AchievementType   value `json:"AchievementType"`
-	Points            value `json:"Points"`
-	BadgeName         value `json:"BadgeName"`
-	AchievementAuthor value `json:"AchievementAuthor"`
-	GameID            value `json:"GameID"`
-	ConsoleName       value `json:"ConsoleName"`
-	GameTitle         value `json:"GameTitle"`
-	GameIcon          value `json:"GameIcon"`
-	ReportedAt        value `json:"ReportedAt"`
-	ReportType        value `json:"ReportType"`
-	Hardcore          value `json:"Hardcore"`
-	ReportNotes       value `json:"ReportNotes"`
-	ReportedBy        value `json:"ReportedBy"`
-	ResolvedAt        value `json:"ResolvedAt"`
-	ResolvedBy        value `json:"ResolvedBy"`
-	ReportState       value `json:"ReportState"`
-}
-
 // slots backs every optional field of one Ticket, so a ticket costs one
 // allocation for its pointers instead of one per field.
 type slots struct {
@@ -115,37 +88,31 @@ type slots struct {
 // Parse maps one raw ticket object, as received from the API, to a Ticket.
 // It never panics; every failure is a *RecordError. raw is not retained:
 // Ticket.Raw is a copy (or a cleaned re-encoding, see the package doc).
-func Parse(raw json.RawMessage) (Ticket, error) { return parse(raw, true) }
-
-// parse is Parse; tryFast false forces the encoding/json path (the
-// reference the fast path is tested against).
-func parse(raw json.RawMessage, tryFast bool) (Ticket, error) {
+func Parse(raw json.RawMessage) (Ticket, error) {
 	if !startsObject(raw) {
 		return Ticket{}, &RecordError{Reason: "not a JSON object"}
 	}
-	var (
-		w           wire
-		clean, fast bool
-	)
-	if tryFast {
-		clean, fast = scanWire(raw, &w)
+	var w wire
+	badMember, badNumber, err := decodeWire(raw, &w)
+	if err != nil {
+		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
 	}
-	if !fast {
-		// The reference path: anything the fast scanner does not handle,
-		// invalid JSON included (encoding/json words the error).
-		w = wire{}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
-		}
+	t, err := build(raw, &w)
+	if err == nil && badNumber != "" {
+		// jsonb would refuse the whole record, and fail its batch with it.
+		err = &RecordError{TicketID: &t.ID, Field: badMember,
+			Reason: "number " + badNumber + " is beyond what PostgreSQL jsonb can store (numeric range)"}
 	}
-	return build(raw, &w, clean)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
 }
 
-// build maps decoded members to a Ticket; clean says raw can be stored as
-// is (when false, storableRaw decides).
-func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
+// build maps decoded members to a Ticket.
+func build(raw json.RawMessage, w *wire) (Ticket, error) {
 	p := &fieldParser{}
-	id := p.id(&w.ID)
+	id := p.id(&w[fID])
 	if p.err != nil {
 		return Ticket{}, p.err
 	}
@@ -153,45 +120,42 @@ func build(raw json.RawMessage, w *wire, clean bool) (Ticket, error) {
 
 	s := new(slots)
 	t := Ticket{ID: id}
-	t.AchievementID = p.optInt("AchievementID", &w.AchievementID, &s.achievementID)
-	t.AchievementTitle = p.optText("AchievementTitle", &w.AchievementTitle, &s.text[0])
-	t.AchievementDescription = p.optText("AchievementDesc", &w.AchievementDesc, &s.text[1])
-	t.AchievementType = p.optText("AchievementType", &w.AchievementType, &s.text[2])
-	t.Points = p.optInt32("Points", &w.Points, &s.points)
-	t.BadgeName = p.optText("BadgeName", &w.BadgeName, &s.text[3])
-	t.AchievementAuthor = p.optText("AchievementAuthor", &w.AchievementAuthor, &s.text[4])
-	t.GameID = p.optInt("GameID", &w.GameID, &s.gameID)
-	t.ConsoleName = p.optText("ConsoleName", &w.ConsoleName, &s.text[5])
-	t.GameTitle = p.optText("GameTitle", &w.GameTitle, &s.text[6])
-	t.GameIcon = p.optText("GameIcon", &w.GameIcon, &s.text[7])
-	t.ReportedAt = p.reqTime("ReportedAt", &w.ReportedAt)
-	t.ReportTypeCode = p.code("ReportType", &w.ReportType)
+	t.AchievementID = p.optInt("AchievementID", &w[fAchievementID], &s.achievementID)
+	t.AchievementTitle = p.optText("AchievementTitle", &w[fAchievementTitle], &s.text[0])
+	t.AchievementDescription = p.optText("AchievementDesc", &w[fAchievementDesc], &s.text[1])
+	t.AchievementType = p.optText("AchievementType", &w[fAchievementType], &s.text[2])
+	t.Points = p.optInt32("Points", &w[fPoints], &s.points)
+	t.BadgeName = p.optText("BadgeName", &w[fBadgeName], &s.text[3])
+	t.AchievementAuthor = p.optText("AchievementAuthor", &w[fAchievementAuthor], &s.text[4])
+	t.GameID = p.optInt("GameID", &w[fGameID], &s.gameID)
+	t.ConsoleName = p.optText("ConsoleName", &w[fConsoleName], &s.text[5])
+	t.GameTitle = p.optText("GameTitle", &w[fGameTitle], &s.text[6])
+	t.GameIcon = p.optText("GameIcon", &w[fGameIcon], &s.text[7])
+	t.ReportedAt = p.reqTime("ReportedAt", &w[fReportedAt])
+	t.ReportTypeCode = p.code("ReportType", &w[fReportType], false)
 	t.ReportType = TypeFromCode(t.ReportTypeCode)
-	t.Hardcore = p.optBool("Hardcore", &w.Hardcore, &s.hardcore)
-	t.ReportNotes = p.optText("ReportNotes", &w.ReportNotes, &s.text[8])
-	t.ReportedBy = p.optText("ReportedBy", &w.ReportedBy, &s.text[9])
-	t.ResolvedAt = p.optTime("ResolvedAt", &w.ResolvedAt, &s.resolvedAt)
-	t.ResolvedBy = p.optText("ResolvedBy", &w.ResolvedBy, &s.text[10])
-	t.ReportStateCode = p.code("ReportState", &w.ReportState)
+	t.Hardcore = p.optBool("Hardcore", &w[fHardcore], &s.hardcore)
+	t.ReportNotes = p.optText("ReportNotes", &w[fReportNotes], &s.text[8])
+	t.ReportedBy = p.optText("ReportedBy", &w[fReportedBy], &s.text[9])
+	t.ResolvedAt = p.optTime("ResolvedAt", &w[fResolvedAt], &s.resolvedAt)
+	t.ResolvedBy = p.optText("ResolvedBy", &w[fResolvedBy], &s.text[10])
+	t.ReportStateCode = p.code("ReportState", &w[fReportState], true)
 	t.ReportState = StateFromCode(t.ReportStateCode)
 	if p.err != nil {
 		return Ticket{}, p.err
 	}
+	t.Problems = p.problems
 
 	if t.ReportNotes != nil {
 		n := ParseNotes(*t.ReportNotes)
 		t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = n.RomHash, n.Emulator, n.EmulatorCore, n.EmulatorVersion
 	}
 
-	if clean {
-		t.Raw = bytes.Clone(raw) // the scan proved it storable as is
-	} else {
-		rawOut, err := storableRaw(raw)
-		if err != nil {
-			return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
-		}
-		t.Raw = rawOut
+	rawOut, err := storableRaw(raw)
+	if err != nil {
+		return Ticket{}, &RecordError{TicketID: &id, Reason: "cannot clean raw JSON: " + err.Error()}
 	}
+	t.Raw = rawOut
 	return t, nil
 }
 
@@ -209,11 +173,14 @@ func startsObject(raw []byte) bool {
 	return false
 }
 
-// fieldParser converts wire members into Ticket fields and keeps the first
-// failure; once it has one, later conversions are skipped.
+// fieldParser converts wire members into Ticket fields. A required field
+// it cannot read (ID, ReportedAt, ReportState) sets the record aside: the
+// first such failure is kept in err. An optional one is dropped (nil) and
+// recorded in problems; the ticket is kept.
 type fieldParser struct {
 	ticketID int64
 	err      *RecordError
+	problems []FieldProblem
 }
 
 func (p *fieldParser) fail(field, reason string) {
@@ -227,15 +194,19 @@ func (p *fieldParser) fail(field, reason string) {
 	}
 }
 
-// required reports the error for a required member that is missing or empty.
-func (p *fieldParser) required(field string, v *value) {
+func (p *fieldParser) drop(field, reason string) {
+	p.problems = append(p.problems, FieldProblem{Field: field, Reason: reason})
+}
+
+// absence says why a member that must be present is not.
+func absence(v *value) string {
 	switch v.kind {
 	case kindMissing:
-		p.fail(field, "missing")
+		return "missing"
 	case kindNull:
-		p.fail(field, "is null")
+		return "is null"
 	default:
-		p.fail(field, "is empty")
+		return "is empty"
 	}
 }
 
@@ -245,33 +216,35 @@ func (p *fieldParser) id(v *value) int64 {
 	case reason != "":
 		p.fail("ID", reason)
 	case !ok:
-		p.required("ID", v)
+		p.fail("ID", absence(v))
 	case n <= 0:
 		p.fail("ID", "expected a positive integer, got "+strconv.FormatInt(n, 10))
 	}
 	return n
 }
 
-// intIn decodes an optional integer within [lo, hi].
-func (p *fieldParser) intIn(field string, v *value, lo, hi int64) (int64, bool) {
-	if p.err != nil {
-		return 0, false
+// intIn reads an integer within [lo, hi]; present is false when it is
+// absent, reason non-empty when it is unusable.
+func intIn(v *value, lo, hi int64) (n int64, present bool, reason string) {
+	n, present, reason = v.integer()
+	if present && (n < lo || n > hi) {
+		return 0, false, "value " + strconv.FormatInt(n, 10) + " out of range [" +
+			strconv.FormatInt(lo, 10) + ", " + strconv.FormatInt(hi, 10) + "]"
 	}
-	n, ok, reason := v.integer()
+	return n, present, reason
+}
+
+// optIntIn decodes an optional integer within [lo, hi].
+func (p *fieldParser) optIntIn(field string, v *value, lo, hi int64) (int64, bool) {
+	n, ok, reason := intIn(v, lo, hi)
 	if reason != "" {
-		p.fail(field, reason)
-		return 0, false
-	}
-	if ok && (n < lo || n > hi) {
-		p.fail(field, "value "+strconv.FormatInt(n, 10)+" out of range ["+
-			strconv.FormatInt(lo, 10)+", "+strconv.FormatInt(hi, 10)+"]")
-		return 0, false
+		p.drop(field, reason)
 	}
 	return n, ok
 }
 
 func (p *fieldParser) optInt(field string, v *value, slot *int64) *int64 {
-	n, ok := p.intIn(field, v, -1<<63, 1<<63-1)
+	n, ok := p.optIntIn(field, v, -1<<63, 1<<63-1)
 	if !ok {
 		return nil
 	}
@@ -280,7 +253,7 @@ func (p *fieldParser) optInt(field string, v *value, slot *int64) *int64 {
 }
 
 func (p *fieldParser) optInt32(field string, v *value, slot *int32) *int32 {
-	n, ok := p.intIn(field, v, -1<<31, 1<<31-1)
+	n, ok := p.optIntIn(field, v, -1<<31, 1<<31-1)
 	if !ok {
 		return nil
 	}
@@ -288,22 +261,29 @@ func (p *fieldParser) optInt32(field string, v *value, slot *int32) *int32 {
 	return slot
 }
 
-// code decodes a required int16 code (ReportType, ReportState). Any value in
-// range is accepted: unknown codes are kept, never rejected.
-func (p *fieldParser) code(field string, v *value) int16 {
-	n, ok := p.intIn(field, v, -1<<15, 1<<15-1)
-	if !ok {
-		p.required(field, v)
+// code decodes an int16 code. Any value in range is accepted: unknown codes
+// are kept, never rejected. An unusable ReportState sets the record aside;
+// an unusable ReportType is dropped: the columns cannot be NULL, so it is
+// stored as unknown with code 0.
+func (p *fieldParser) code(field string, v *value, required bool) int16 {
+	n, ok, reason := intIn(v, -1<<15, 1<<15-1)
+	if !ok && reason == "" {
+		reason = absence(v)
 	}
-	return int16(n)
+	switch {
+	case reason == "":
+		return int16(n)
+	case required:
+		p.fail(field, reason)
+	default:
+		p.drop(field, reason)
+	}
+	return 0
 }
 
 // optText decodes an optional text member. Numbers are accepted as their
-// literal text (harmless leniency); booleans, objects and arrays are errors.
+// literal text (harmless leniency); booleans, objects and arrays are not.
 func (p *fieldParser) optText(field string, v *value, slot *string) *string {
-	if p.err != nil {
-		return nil
-	}
 	switch v.kind {
 	case kindMissing, kindNull:
 		return nil
@@ -316,7 +296,7 @@ func (p *fieldParser) optText(field string, v *value, slot *string) *string {
 			*slot = strconv.FormatInt(v.num, 10)
 		}
 	default:
-		p.fail(field, "expected a string, got "+v.describe())
+		p.drop(field, "expected a string, got "+v.describe())
 		return nil
 	}
 	return slot
@@ -325,9 +305,6 @@ func (p *fieldParser) optText(field string, v *value, slot *string) *string {
 // optBool decodes Hardcore: 1/0, "1"/"0", true/false; null, missing and ""
 // are absent.
 func (p *fieldParser) optBool(field string, v *value, slot *bool) *bool {
-	if p.err != nil {
-		return nil
-	}
 	if v.kind == kindBool {
 		*slot = v.b
 		return slot
@@ -342,7 +319,7 @@ func (p *fieldParser) optBool(field string, v *value, slot *bool) *bool {
 			return slot
 		}
 	}
-	p.fail(field, "expected 0, 1 or a boolean, got "+v.describe())
+	p.drop(field, "expected 0, 1 or a boolean, got "+v.describe())
 	return nil
 }
 
@@ -358,12 +335,6 @@ const (
 // server builds, RFC 3339 with any offset. The result is always in UTC.
 func parseTimestamp(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if t, ok := parseAPITime(s); ok {
-		if t.Year() < minYear {
-			return time.Time{}, false
-		}
-		return t, true
-	}
 	t, err := time.Parse(apiTimeLayout, s) // no zone in the layout: UTC
 	if err != nil {
 		t, err = time.Parse(time.RFC3339Nano, s)
@@ -379,13 +350,10 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 func (p *fieldParser) reqTime(field string, v *value) time.Time {
-	if p.err != nil {
-		return time.Time{}
-	}
 	switch v.kind {
 	case kindString:
 		if strings.TrimSpace(v.str) == "" {
-			p.required(field, v)
+			p.fail(field, absence(v))
 			return time.Time{}
 		}
 		t, ok := parseTimestamp(v.str)
@@ -394,7 +362,7 @@ func (p *fieldParser) reqTime(field string, v *value) time.Time {
 		}
 		return t
 	case kindMissing, kindNull:
-		p.required(field, v)
+		p.fail(field, absence(v))
 	default:
 		p.fail(field, "expected a timestamp string, got "+v.describe())
 	}
@@ -402,9 +370,6 @@ func (p *fieldParser) reqTime(field string, v *value) time.Time {
 }
 
 func (p *fieldParser) optTime(field string, v *value, slot *time.Time) *time.Time {
-	if p.err != nil {
-		return nil
-	}
 	switch v.kind {
 	case kindMissing, kindNull:
 		return nil
@@ -415,13 +380,13 @@ func (p *fieldParser) optTime(field string, v *value, slot *time.Time) *time.Tim
 		}
 		t, ok := parseTimestamp(s)
 		if !ok {
-			p.fail(field, "invalid timestamp "+quote(v.str))
+			p.drop(field, "invalid timestamp "+quote(v.str))
 			return nil
 		}
 		*slot = t
 		return slot
 	default:
-		p.fail(field, "expected a timestamp string, got "+v.describe())
+		p.drop(field, "expected a timestamp string, got "+v.describe())
 		return nil
 	}
 }

@@ -28,6 +28,12 @@ type parseCase struct {
 	// raw checks Ticket.Raw; nil means Raw must be the input bytes unchanged.
 	checkRaw func(t *testing.T, raw json.RawMessage)
 	err      *wantErr
+	// problems are the fields Parse must report as dropped (Ticket.Problems).
+	problems []FieldProblem
+}
+
+func problem(field, reason string) []FieldProblem {
+	return []FieldProblem{{Field: field, Reason: reason}}
 }
 
 func fieldErr(field, reason string) *wantErr {
@@ -166,14 +172,23 @@ func parseCases() []parseCase {
 			checkRaw: rawHas("Extra", map[string]any{"k": []any{"v", json.Number("1.50")}})},
 		{name: "NUL key colliding with a real key keeps the real one", raw: ticketJSON("GameI\x00D", `1`),
 			checkRaw: rawHas("GameID", "24453")},
-		{name: "NUL in a numeric string is an error", raw: ticketJSON("Points", `"1\u00000"`),
-			err: fieldErr("Points", `expected an integer, got "1\x000"`)},
+		{name: "NUL in a numeric string is a problem", raw: ticketJSON("Points", `"1\u00000"`),
+			want: func(t *Ticket) { t.Points = nil }, problems: problem("Points", `expected an integer, got "1\x000"`),
+			checkRaw: rawHas("Points", "10")},
 		{name: "invalid UTF-8 becomes U+FFFD in text and raw", raw: ticketJSON("AchievementTitle", "\"caf\xe9 ok\""),
 			want:     func(t *Ticket) { t.AchievementTitle = ptr("caf\uFFFD ok") },
 			checkRaw: rawHas("AchievementTitle", "caf\uFFFD ok")},
 		{name: "lone surrogate becomes U+FFFD in text and raw", raw: ticketJSON("AchievementTitle", `"\ud800x\udc00"`),
 			want:     func(t *Ticket) { t.AchievementTitle = ptr("\uFFFDx\uFFFD") },
 			checkRaw: rawHas("AchievementTitle", "\uFFFDx\uFFFD")},
+
+		// Numbers jsonb cannot store (the exact limits are checked against
+		// PostgreSQL in internal/pipeline TestJSONBNumberLimits).
+		{name: "number beyond numeric in an unmodelled member", raw: ticketJSON("Big", `{"n":[1,1e1000000]}`),
+			err: fieldErr("Big", "number 1e1000000 is beyond what PostgreSQL jsonb can store (numeric range)")},
+		{name: "number beyond numeric in a modelled member", raw: ticketJSON("Points", `-1e-16384`),
+			err: fieldErr("Points", "number -1e-16384 is beyond what PostgreSQL jsonb can store (numeric range)")},
+		{name: "numbers at numeric's limits are kept", raw: ticketJSON("Big", `[1e131071,1e-16383,0e1073741822]`)},
 
 		// Whole-record errors.
 		{name: "truncated JSON", raw: `{"ID":64866,"ReportedAt":"2024-01-`, err: &wantErr{reason: "invalid JSON: ", prefix: true}},
@@ -196,30 +211,30 @@ func parseCases() []parseCase {
 		{name: "ID hex string", raw: ticketJSON("ID", `"0x10"`), err: &wantErr{field: "ID", reason: `expected an integer, got "0x10"`}},
 
 		// Other numbers.
-		{name: "Points not numeric", raw: ticketJSON("Points", `"abc"`), err: fieldErr("Points", `expected an integer, got "abc"`)},
-		{name: "Points over int32", raw: ticketJSON("Points", `3000000000`), err: fieldErr("Points", "value 3000000000 out of range [-2147483648, 2147483647]")},
-		{name: "Points array", raw: ticketJSON("Points", `[10]`), err: fieldErr("Points", "expected an integer, got array")},
-		{name: "GameID fraction", raw: ticketJSON("GameID", `"1.5"`), err: fieldErr("GameID", `expected an integer, got "1.5"`)},
-		{name: "AchievementID bool", raw: ticketJSON("AchievementID", `false`), err: fieldErr("AchievementID", "expected an integer, got false")},
+		{name: "Points not numeric", raw: ticketJSON("Points", `"abc"`), want: func(t *Ticket) { t.Points = nil }, problems: problem("Points", `expected an integer, got "abc"`)},
+		{name: "Points over int32", raw: ticketJSON("Points", `3000000000`), want: func(t *Ticket) { t.Points = nil }, problems: problem("Points", "value 3000000000 out of range [-2147483648, 2147483647]")},
+		{name: "Points array", raw: ticketJSON("Points", `[10]`), want: func(t *Ticket) { t.Points = nil }, problems: problem("Points", "expected an integer, got array")},
+		{name: "GameID fraction", raw: ticketJSON("GameID", `"1.5"`), want: func(t *Ticket) { t.GameID = nil }, problems: problem("GameID", `expected an integer, got "1.5"`)},
+		{name: "AchievementID bool", raw: ticketJSON("AchievementID", `false`), want: func(t *Ticket) { t.AchievementID = nil }, problems: problem("AchievementID", "expected an integer, got false")},
 		{name: "long bad value is shortened in the reason", raw: ticketJSON("Points", `"`+strings.Repeat("é", 500)+`"`),
-			err: fieldErr("Points", `expected an integer, got "`+strings.Repeat("é", 40)+`"...`)},
+			want: func(t *Ticket) { t.Points = nil }, problems: problem("Points", `expected an integer, got "`+strings.Repeat("é", 40)+`"...`)},
 
 		// Codes.
 		{name: "ReportState object", raw: ticketJSON("ReportState", `{}`), err: fieldErr("ReportState", "expected an integer, got object")},
 		{name: "ReportState missing", raw: ticketJSON("ReportState", ``), err: fieldErr("ReportState", "missing")},
 		{name: "ReportState null", raw: ticketJSON("ReportState", `null`), err: fieldErr("ReportState", "is null")},
-		{name: "ReportType empty", raw: ticketJSON("ReportType", `""`), err: fieldErr("ReportType", "is empty")},
-		{name: "ReportType missing", raw: ticketJSON("ReportType", ``), err: fieldErr("ReportType", "missing")},
-		{name: "ReportType over int16", raw: ticketJSON("ReportType", `70000`), err: fieldErr("ReportType", "value 70000 out of range [-32768, 32767]")},
-		{name: "ReportType label string", raw: ticketJSON("ReportType", `"Did not trigger"`), err: fieldErr("ReportType", `expected an integer, got "Did not trigger"`)},
+		{name: "ReportType empty", raw: ticketJSON("ReportType", `""`), want: func(t *Ticket) { t.ReportType, t.ReportTypeCode = TypeUnknown, 0 }, problems: problem("ReportType", "is empty")},
+		{name: "ReportType missing", raw: ticketJSON("ReportType", ``), want: func(t *Ticket) { t.ReportType, t.ReportTypeCode = TypeUnknown, 0 }, problems: problem("ReportType", "missing")},
+		{name: "ReportType over int16", raw: ticketJSON("ReportType", `70000`), want: func(t *Ticket) { t.ReportType, t.ReportTypeCode = TypeUnknown, 0 }, problems: problem("ReportType", "value 70000 out of range [-32768, 32767]")},
+		{name: "ReportType label string", raw: ticketJSON("ReportType", `"Did not trigger"`), want: func(t *Ticket) { t.ReportType, t.ReportTypeCode = TypeUnknown, 0 }, problems: problem("ReportType", `expected an integer, got "Did not trigger"`)},
 
 		// Hardcore.
-		{name: "Hardcore 2", raw: ticketJSON("Hardcore", `2`), err: fieldErr("Hardcore", "expected 0, 1 or a boolean, got 2")},
-		{name: "Hardcore -1", raw: ticketJSON("Hardcore", `-1`), err: fieldErr("Hardcore", "expected 0, 1 or a boolean, got -1")},
-		{name: "Hardcore yes", raw: ticketJSON("Hardcore", `"yes"`), err: fieldErr("Hardcore", `expected 0, 1 or a boolean, got "yes"`)},
-		{name: "Hardcore string true", raw: ticketJSON("Hardcore", `"true"`), err: fieldErr("Hardcore", `expected 0, 1 or a boolean, got "true"`)},
-		{name: "Hardcore string 2", raw: ticketJSON("Hardcore", `"2"`), err: fieldErr("Hardcore", `expected 0, 1 or a boolean, got "2"`)},
-		{name: "Hardcore object", raw: ticketJSON("Hardcore", `{}`), err: fieldErr("Hardcore", "expected 0, 1 or a boolean, got object")},
+		{name: "Hardcore 2", raw: ticketJSON("Hardcore", `2`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", "expected 0, 1 or a boolean, got 2")},
+		{name: "Hardcore -1", raw: ticketJSON("Hardcore", `-1`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", "expected 0, 1 or a boolean, got -1")},
+		{name: "Hardcore yes", raw: ticketJSON("Hardcore", `"yes"`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", `expected 0, 1 or a boolean, got "yes"`)},
+		{name: "Hardcore string true", raw: ticketJSON("Hardcore", `"true"`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", `expected 0, 1 or a boolean, got "true"`)},
+		{name: "Hardcore string 2", raw: ticketJSON("Hardcore", `"2"`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", `expected 0, 1 or a boolean, got "2"`)},
+		{name: "Hardcore object", raw: ticketJSON("Hardcore", `{}`), want: func(t *Ticket) { t.Hardcore = nil }, problems: problem("Hardcore", "expected 0, 1 or a boolean, got object")},
 
 		// Bad timestamps.
 		{name: "ReportedAt MySQL zero date", raw: ticketJSON("ReportedAt", `"0000-00-00 00:00:00"`), err: fieldErr("ReportedAt", `invalid timestamp "0000-00-00 00:00:00"`)},
@@ -236,14 +251,20 @@ func parseCases() []parseCase {
 		{name: "ReportedAt missing", raw: ticketJSON("ReportedAt", ``), err: fieldErr("ReportedAt", "missing")},
 		{name: "ReportedAt null", raw: ticketJSON("ReportedAt", `null`), err: fieldErr("ReportedAt", "is null")},
 		{name: "ReportedAt empty", raw: ticketJSON("ReportedAt", `""`), err: fieldErr("ReportedAt", "is empty")},
-		{name: "ResolvedAt impossible", raw: ticketJSON("ResolvedAt", `"2024-04-31 00:00:00"`), err: fieldErr("ResolvedAt", `invalid timestamp "2024-04-31 00:00:00"`)},
-		{name: "ResolvedAt number", raw: ticketJSON("ResolvedAt", `5`), err: fieldErr("ResolvedAt", "expected a timestamp string, got 5")},
+		{name: "ResolvedAt impossible", raw: ticketJSON("ResolvedAt", `"2024-04-31 00:00:00"`), want: func(t *Ticket) { t.ResolvedAt = nil }, problems: problem("ResolvedAt", `invalid timestamp "2024-04-31 00:00:00"`)},
+		{name: "ResolvedAt number", raw: ticketJSON("ResolvedAt", `5`), want: func(t *Ticket) { t.ResolvedAt = nil }, problems: problem("ResolvedAt", "expected a timestamp string, got 5")},
 
 		// Text of the wrong type.
-		{name: "AchievementTitle array", raw: ticketJSON("AchievementTitle", `["a"]`), err: fieldErr("AchievementTitle", "expected a string, got array")},
-		{name: "ReportNotes object", raw: ticketJSON("ReportNotes", `{"a":1}`), err: fieldErr("ReportNotes", "expected a string, got object")},
-		{name: "ReportedBy bool", raw: ticketJSON("ReportedBy", `true`), err: fieldErr("ReportedBy", "expected a string, got true")},
-		{name: "first bad field is reported", raw: ticketJSON("Points", `"x"`, "ReportState", `{}`), err: fieldErr("Points", `expected an integer, got "x"`)},
+		{name: "AchievementTitle array", raw: ticketJSON("AchievementTitle", `["a"]`), want: func(t *Ticket) { t.AchievementTitle = nil }, problems: problem("AchievementTitle", "expected a string, got array")},
+		{name: "ReportNotes object", raw: ticketJSON("ReportNotes", `{"a":1}`), want: func(t *Ticket) {
+			t.ReportNotes, t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = nil, nil, nil, nil, nil
+		}, problems: problem("ReportNotes", "expected a string, got object")},
+		{name: "ReportedBy bool", raw: ticketJSON("ReportedBy", `true`), want: func(t *Ticket) { t.ReportedBy = nil }, problems: problem("ReportedBy", "expected a string, got true")},
+		{name: "a bad state sets the record aside whatever else is wrong", raw: ticketJSON("Points", `"x"`, "ReportState", `{}`), err: fieldErr("ReportState", "expected an integer, got object")},
+		{name: "every bad optional field is a problem", raw: ticketJSON("Points", `"x"`, "Hardcore", `"true"`, "GameTitle", `[]`),
+			want: func(t *Ticket) { t.Points, t.Hardcore, t.GameTitle = nil, nil, nil },
+			problems: []FieldProblem{{"Points", `expected an integer, got "x"`}, {"GameTitle", "expected a string, got array"},
+				{"Hardcore", `expected 0, 1 or a boolean, got "true"`}}},
 	}
 
 	// Every code, known or not, as a number and as a string.
@@ -319,6 +340,7 @@ func TestParse(t *testing.T) {
 			if tc.want != nil {
 				tc.want(&want)
 			}
+			want.Problems = tc.problems
 			for _, d := range diffTickets(got, want) {
 				t.Error(d)
 			}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/ratickets/ratickets/internal/jsonscan"
 )
 
 // storableRaw returns the ticket's JSON in a form Postgres jsonb accepts.
@@ -55,7 +53,7 @@ func hasUnstorableEscape(raw []byte) bool {
 			i += 2 // \\, \", \n, ...: skip the escaped character
 			continue
 		}
-		r, ok := jsonscan.Hex4(raw, i+2)
+		r, ok := hex4(raw, i+2)
 		switch {
 		case !ok:
 			return true // malformed; let the decoder sort it out
@@ -63,7 +61,7 @@ func hasUnstorableEscape(raw []byte) bool {
 			return true
 		case r >= 0xD800 && r <= 0xDBFF:
 			if i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
-				if lo, ok := jsonscan.Hex4(raw, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				if lo, ok := hex4(raw, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
 					i += 12
 					continue
 				}
@@ -113,4 +111,26 @@ func scrub(v any) any {
 func hasKey(m map[string]any, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// hex4 decodes the four hex digits at b[i:i+4].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

@@ -67,4 +67,14 @@ type Ticket struct {
 	// jsonb cannot store (with U+FFFD for invalid UTF-8 and lone surrogates;
 	// see the package doc).
 	Raw json.RawMessage
+
+	// Problems lists the optional fields that held something unusable: each
+	// such field is nil (NULL in the database) and the ticket is kept.
+	Problems []FieldProblem
+}
+
+// FieldProblem is one optional field Parse could not read: the API's field
+// name and a human-readable reason, meant for rejected_records.
+type FieldProblem struct {
+	Field, Reason string
 }

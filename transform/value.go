@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -40,69 +39,16 @@ func (k kind) String() string {
 	}
 }
 
-// value is one top-level member of the ticket object. It decodes whatever
-// JSON type arrives without failing, so that Parse (not encoding/json) decides
-// what is acceptable for each field and can name the field in its error.
-// Numbers are parsed on the spot: nothing here aliases the decoder's buffer.
+// value is one top-level member of the ticket object. It holds whatever
+// JSON type arrives, so that Parse (not the JSON decoder) decides what is
+// acceptable for each field and can name the field in its error. Numbers
+// are parsed on the spot: nothing here aliases the decoder's buffer.
 type value struct {
 	kind  kind
 	str   string // kindString: the decoded text; kindNumber: the literal unless it is plain digits
 	num   int64  // kindNumber && numOK
 	numOK bool   // the number literal is an integer that fits int64
 	b     bool   // kindBool
-}
-
-// UnmarshalJSON records the member's type and content. It only fails when a
-// string cannot be decoded, which cannot happen for input encoding/json has
-// already validated.
-func (v *value) UnmarshalJSON(b []byte) error {
-	*v = value{} // a duplicated key must not inherit the first occurrence's state
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
-	case 'n':
-		v.kind = kindNull
-	case 't', 'f':
-		v.kind = kindBool
-		v.b = b[0] == 't'
-	case '"':
-		v.kind = kindString
-		s, err := decodeString(b)
-		if err != nil {
-			return err
-		}
-		v.str = s
-	case '{':
-		v.kind = kindObject
-	case '[':
-		v.kind = kindArray
-	default:
-		v.kind = kindNumber
-		v.num, v.numOK = parseInteger(b)
-		if !v.numOK || !plainInteger(b) {
-			// Keep the literal for text fields and error reasons whenever
-			// it is not simply the decimal form of num ("5.0", "1e3").
-			v.str = string(b)
-		}
-	}
-	return nil
-}
-
-// decodeString decodes a JSON string literal. The common case (no escapes,
-// valid UTF-8) is a plain copy; anything else goes through encoding/json,
-// which resolves escapes and replaces invalid UTF-8 and lone surrogates with
-// U+FFFD, so the result is always valid UTF-8.
-func decodeString(b []byte) (string, error) {
-	if len(b) >= 2 {
-		inner := b[1 : len(b)-1]
-		if !containsByte(inner, '\\') && utf8.Valid(inner) {
-			return string(inner), nil
-		}
-	}
-	var s string
-	err := json.Unmarshal(b, &s)
-	return s, err
 }
 
 // plainInteger reports whether a number literal is an optional minus and
@@ -117,15 +63,6 @@ func plainInteger(b []byte) bool {
 		}
 	}
 	return len(b) > 0
-}
-
-func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // parseInteger parses a base-10 integer. Integral values written with a

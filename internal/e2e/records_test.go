@@ -68,18 +68,22 @@ func badRecords(t testing.TB, base int64, ats []time.Time) []badRecord {
 	add("non-numeric id", marshal(t, m), false, "ID")
 
 	m = rawTicket(next())
-	m["Points"] = map[string]any{"value": 5}
-	add("object in a number field", marshal(t, m), true, "Points")
+	m["ReportedAt"] = map[string]any{"value": 5}
+	add("object in the report time", marshal(t, m), true, "ReportedAt")
 
 	m = rawTicket(next())
 	m["ReportState"] = []int{1}
 	add("array in the state", marshal(t, m), true, "ReportState")
 
 	m = rawTicket(next())
-	m["ReportNotes"] = true
-	add("boolean in a text field", marshal(t, m), true, "ReportNotes")
+	m["ReportState"] = true
+	add("boolean in the state", marshal(t, m), true, "ReportState")
 
 	add("not an object", json.RawMessage(`"just a string"`), false, "object")
+
+	m = rawTicket(next())
+	m["Extra"] = map[string]any{"n": json.Number("1e1000000")}
+	add("number jsonb cannot store", marshal(t, m), true, "jsonb")
 	return out
 }
 
@@ -109,8 +113,8 @@ func TestBadRecordsAreSetAside(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("the run failed over bad records:\n%s", res)
 	}
-	if !strings.Contains(res.stdout, " 7 rejected") {
-		t.Errorf("summary does not count 7 rejected: %q", res.stdout)
+	if !strings.Contains(res.stdout, " 8 rejected") {
+		t.Errorf("summary does not count 8 rejected: %q", res.stdout)
 	}
 	if got := len(logs(res.stderr, "record set aside")); got != len(bad) {
 		t.Errorf("%d 'record set aside' log lines, want %d", got, len(bad))

@@ -47,7 +47,7 @@ func TestTinyBatchesSmallPoolBackfill(t *testing.T) {
 	rejects := map[int64]bool{}
 	for i := 20; i+9 < len(all); i += 40 {
 		for _, tk := range all[i : i+9] {
-			e.fake.PutRaw(tk.ID, tk.ReportedAt, json.RawMessage(fmt.Sprintf(`{"ID":%d,"ReportedAt":"%s","ReportType":"x","ReportState":1}`,
+			e.fake.PutRaw(tk.ID, tk.ReportedAt, json.RawMessage(fmt.Sprintf(`{"ID":%d,"ReportedAt":"%s","ReportType":1,"ReportState":"x"}`,
 				tk.ID, tk.ReportedAt.Format(time.DateTime))))
 			rejects[tk.ID] = true
 		}

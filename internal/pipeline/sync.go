@@ -259,6 +259,10 @@ func (b *batcher) add(raw json.RawMessage) {
 		b.r.log.Warn().Str("reason", err.Error()).Msg("record set aside")
 		return
 	}
+	for _, p := range t.Problems {
+		b.w.Reject(load.Reject{TicketID: &t.ID, Raw: raw, Reason: p.Reason, Field: p.Field})
+		b.r.log.Warn().Int64("ticket_id", t.ID).Str("field", p.Field).Str("reason", p.Reason).Msg("field stored as NULL")
+	}
 	if b.listed {
 		switch t.ReportState {
 		case transform.StateOpen:
