@@ -26,8 +26,7 @@ func TestBacklogDailyComplete(t *testing.T) {
 	m.insert(t, db.Pool)
 
 	// check: every day before firstIncomplete is complete and none from it
-	// on is, and the days run
-	// from the first report to today.
+	// on is, and the days run from the first report to today.
 	check := func(firstIncomplete time.Time) {
 		t.Helper()
 		rows, err := db.Pool.Query(ctx, `SELECT day, complete FROM analytics.backlog_daily ORDER BY day`)
