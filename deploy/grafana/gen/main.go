@@ -1,0 +1,28 @@
+// Command gen writes the ratickets Grafana dashboard (package
+// deploy/grafana) to a file: go generate ./deploy/grafana/ runs it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/ratickets/ratickets/deploy/grafana"
+)
+
+func main() {
+	out := flag.String("o", "ratickets.json", "the file to write")
+	flag.Parse()
+	if err := run(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(path string) error {
+	b, err := grafana.JSON()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
