@@ -23,6 +23,16 @@ cd "$(dirname "$0")/.."
 bin=bin/ratickets
 [ -x "$bin" ] || { echo "bench: $bin missing: run make build (make bench does)" >&2; exit 1; }
 
+only=, o=${BENCH_ONLY:-}
+for g in ${o//,/ }; do
+  case $g in ceiling|whatif) g=load ;; esac # older names
+  case $g in sync|backfill|rss|load|micro) only+=$g, ;; *) echo "bench: BENCH_ONLY: unknown group $g" >&2; exit 2 ;; esac
+done
+[ "$only" != , ] || only=,sync,backfill,rss,load,micro,
+want() { [[ $only == *",$1,"* ]]; }
+tool=""
+for g in sync backfill rss; do want $g && tool+=${tool:+,}$g; done
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/ratickets-bench-XXXXXX")
 chmod 755 "$work"
 out=${BENCH_OUT:-$work/out}
@@ -47,12 +57,6 @@ export DATABASE_URL
 psql="$(bash scripts/ensure-postgres.sh)/psql"
 q() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
 echo "BENCH name=machine nproc=$(nproc) go=$(go env GOVERSION) postgres=$(q 'SHOW server_version' | cut -d' ' -f1) fsync=$(q 'SHOW fsync') synchronous_commit=$(q 'SHOW synchronous_commit') cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\""
-
-only=",${BENCH_ONLY:-sync,backfill,rss,load,micro},"
-only=${only//,ceiling,/,load,}; only=${only//,whatif,/,load,}
-want() { [[ $only == *",$1,"* ]]; }
-tool=""
-for g in sync backfill rss; do want $g && tool+=${tool:+,}$g; done
 
 if [ -n "$tool" ]; then
   go build -o "$work/benchtool" ./internal/benchtool
