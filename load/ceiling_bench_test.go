@@ -1,9 +1,10 @@
 package load_test
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -52,15 +53,22 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer conn.Release()
-		var rows bytes.Buffer
-		if _, err := conn.Conn().PgConn().CopyTo(ctx, &rows, "COPY tickets TO STDOUT (FORMAT binary)"); err != nil {
+		rows, err := os.Create(filepath.Join(b.TempDir(), "rows"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		if _, err := conn.Conn().PgConn().CopyTo(ctx, rows, "COPY tickets TO STDOUT (FORMAT binary)"); err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
 			b.StopTimer()
 			sqlExec(b, db, "DROP TABLE IF EXISTS ceiling", "CREATE TABLE ceiling (LIKE tickets INCLUDING ALL)", "CHECKPOINT")
+			if _, err := rows.Seek(0, io.SeekStart); err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
-			tag, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(rows.Bytes()), "COPY ceiling FROM STDIN (FORMAT binary)")
+			tag, err := conn.Conn().PgConn().CopyFrom(ctx, rows, "COPY ceiling FROM STDIN (FORMAT binary)")
 			if err != nil || tag.RowsAffected() != int64(len(tickets)) {
 				b.Fatalf("copy: %v (%d rows)", err, tag.RowsAffected())
 			}
