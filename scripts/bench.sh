@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # make bench: measures ratickets against the limits of this machine (see
-# BENCHMARKS.md). Starts its own PostgreSQL (fsync stays on) and runs the
-# simulator in-process; prints one "BENCH name=… key=value …" line per
-# figure, then the Go micro-benchmarks (benchstat format).
+# BENCHMARKS.md). Starts its own PostgreSQL (fsync stays on), then:
+#   - internal/benchtool: the built binary end to end against the in-process
+#     simulator; one "BENCH name=… key=value …" line per figure;
+#   - go test -bench: the loader figures (BenchmarkLoad in ./load: COPY
+#     ceiling, merge of new and of unchanged rows) and the micro-benchmarks of
+#     extract, transform and load, in benchstat format.
 #
 # Environment:
-#   BENCH_TICKETS  tickets in the large world (default 200000)
+#   BENCH_TICKETS  tickets in the large world, also BenchmarkLoad's (default 200000)
 #   BENCH_SMALL    tickets in the small world, for memory growth (default 20000)
-#   BENCH_RUNS     runs per figure, the median is printed (default 3)
-#   BENCH_ONLY     comma-separated groups: ceiling,load,sync,backfill,rss,whatif
+#   BENCH_RUNS     runs per end-to-end figure, the median is printed (default 3)
+#   BENCH_ONLY     comma-separated groups: sync, backfill, rss (benchtool);
+#                  load (BenchmarkLoad; ceiling and whatif mean load too);
+#                  micro (the other go benchmarks). Default: all
 #   BENCH_GO       0 skips the go test -bench part
 #   BENCH_COUNT    -count of go test -bench (default 6, what benchstat wants)
 #   BENCH_OUT      directory to keep the raw output in (default: a temp dir, removed)
@@ -17,6 +22,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin/ratickets
 [ -x "$bin" ] || { echo "bench: $bin missing: run make build (make bench does)" >&2; exit 1; }
+
+only=, o=${BENCH_ONLY:-}
+for g in ${o//,/ }; do
+  case $g in ceiling|whatif) g=load ;; esac # older names
+  case $g in sync|backfill|rss|load|micro) only+=$g, ;; *) echo "bench: BENCH_ONLY: unknown group $g" >&2; exit 2 ;; esac
+done
+[ "$only" != , ] || only=,sync,backfill,rss,load,micro,
+want() { [[ $only == *",$1,"* ]]; }
+tool=""
+for g in sync backfill rss; do want $g && tool+=${tool:+,}$g; done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ratickets-bench-XXXXXX")
 chmod 755 "$work"
@@ -43,19 +58,29 @@ psql="$(bash scripts/ensure-postgres.sh)/psql"
 q() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
 echo "BENCH name=machine nproc=$(nproc) go=$(go env GOVERSION) postgres=$(q 'SHOW server_version' | cut -d' ' -f1) fsync=$(q 'SHOW fsync') synchronous_commit=$(q 'SHOW synchronous_commit') cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\""
 
-go build -o "$work/benchtool" ./internal/benchtool
-"$work/benchtool" -bin "$bin" \
-  -tickets "${BENCH_TICKETS:-200000}" -small "${BENCH_SMALL:-20000}" -runs "${BENCH_RUNS:-3}" \
-  ${BENCH_ONLY:+-only "$BENCH_ONLY"} | tee "$out/figures.txt"
+if [ -n "$tool" ]; then
+  go build -o "$work/benchtool" ./internal/benchtool
+  "$work/benchtool" -bin "$bin" -only "$tool" \
+    -tickets "${BENCH_TICKETS:-200000}" -small "${BENCH_SMALL:-20000}" -runs "${BENCH_RUNS:-3}" | tee "$out/figures.txt"
+fi
 
 if [ "${BENCH_GO:-1}" != 0 ]; then
-  echo "# go test -bench (decode, transform, merge)" >&2
-  # The merge benchmark uses this same PostgreSQL (fsync on) via the test harness.
-  TEST_DATABASE_URL=$DATABASE_URL go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-6}" \
-    ./extract ./transform ./load | tee "$out/gobench.txt" | grep -E '^(Benchmark|goos|goarch|pkg|cpu)'
-  if GOEXPERIMENT=jsonv2 go list encoding/json/v2 >/dev/null 2>&1; then
-    echo "# encoding/json/v2 (GOEXPERIMENT=jsonv2) for comparison" >&2
-    GOEXPERIMENT=jsonv2 go test -run '^$' -bench 'DecodersJSONv2' -benchmem -count "${BENCH_COUNT:-6}" ./transform \
-      | tee "$out/gobench-jsonv2.txt" | grep -E '^Benchmark'
+  # Both use this same PostgreSQL (fsync on) through the test harness.
+  export TEST_DATABASE_URL=$DATABASE_URL
+  gobench() { go test -run '^$' -benchmem -count "${BENCH_COUNT:-6}" "$@"; }
+  : >"$out/gobench.txt"
+  if want load; then
+    echo "# go test -bench Load ./load (loader figures, ${BENCH_TICKETS:-200000} tickets)" >&2
+    RATICKETS_BENCH_TICKETS=${BENCH_TICKETS:-200000} gobench -bench '^BenchmarkLoad$' ./load \
+      | tee -a "$out/gobench.txt" | grep -E '^Benchmark'
+  fi
+  if want micro; then
+    echo "# go test -bench (decode, transform, merge)" >&2
+    gobench -bench . -skip '^BenchmarkLoad$' ./extract ./transform ./load \
+      | tee -a "$out/gobench.txt" | grep -E '^(Benchmark|goos|goarch|pkg|cpu)'
+    if GOEXPERIMENT=jsonv2 go list encoding/json/v2 >/dev/null 2>&1 && grep -q DecodersJSONv2 transform/*_test.go 2>/dev/null; then
+      echo "# encoding/json/v2 (GOEXPERIMENT=jsonv2) for comparison" >&2
+      GOEXPERIMENT=jsonv2 gobench -bench 'DecodersJSONv2' ./transform | tee "$out/gobench-jsonv2.txt" | grep -E '^Benchmark'
+    fi
   fi
 fi

@@ -35,10 +35,7 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	if shared.template != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if conn, err := pgx.Connect(ctx, shared.adminURL); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{shared.template}.Sanitize()+" WITH (FORCE)")
-			_ = conn.Close(ctx)
-		}
+		_ = DropDB(ctx, shared.adminURL, shared.template)
 		cancel()
 	}
 	if shared.server != nil {
@@ -61,10 +58,42 @@ func setup() error {
 		shared.adminURL = s.URL("postgres")
 	}
 	shared.template = fmt.Sprintf("ratickets_tmpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
-	if err := createDB(ctx, shared.adminURL, shared.template, ""); err != nil {
+	u, err := CreateDB(ctx, shared.adminURL, shared.template, "")
+	if err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, withDB(shared.adminURL, shared.template))
+	return Migrate(ctx, u)
+}
+
+// CreateDB creates database name on the server of adminURL, a copy of
+// template ("" for the server's default), and returns its URL. Tests use
+// NewDB; this is for programs that are not tests (internal/benchtool).
+func CreateDB(ctx context.Context, adminURL, name, template string) (string, error) {
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	return withDB(adminURL, name), adminExec(ctx, adminURL, sql)
+}
+
+// DropDB drops database name, if it exists, disconnecting its sessions.
+func DropDB(ctx context.Context, adminURL, name string) error {
+	return adminExec(ctx, adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+}
+
+func adminExec(ctx context.Context, adminURL, sql string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("pgtest: connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// Migrate applies every migration to the database at url.
+func Migrate(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -73,24 +102,11 @@ func setup() error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	if _, err := m.Up(ctx); err != nil {
-		return fmt.Errorf("pgtest: migrate template: %w", err)
+		return fmt.Errorf("pgtest: migrate: %w", err)
 	}
 	return nil
-}
-
-func createDB(ctx context.Context, adminURL, name, template string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("pgtest: connect: %w", err)
-	}
-	defer conn.Close(ctx)
-	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
-	if template != "" {
-		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
-	}
-	_, err = conn.Exec(ctx, sql)
-	return err
 }
 
 // withDB replaces the database name in a postgres:// URL or a key=value DSN.
@@ -136,10 +152,11 @@ func newDB(t testing.TB, migrated bool) *DB {
 	if !migrated {
 		tmpl = "template0"
 	}
-	if err := createDB(ctx, shared.adminURL, name, tmpl); err != nil {
+	u, err := CreateDB(ctx, shared.adminURL, name, tmpl)
+	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
-	db := &DB{Name: name, URL: withDB(shared.adminURL, name)}
+	db := &DB{Name: name, URL: u}
 	pool, err := pgxpool.New(ctx, db.URL)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -149,10 +166,7 @@ func newDB(t testing.TB, migrated bool) *DB {
 		pool.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if conn, err := pgx.Connect(ctx, shared.adminURL); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			_ = conn.Close(ctx)
-		}
+		_ = DropDB(ctx, shared.adminURL, name)
 	})
 	return db
 }
