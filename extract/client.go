@@ -322,6 +322,13 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 	q.Set("z", c.username)
 	q.Set("y", c.apiKey)
 	target := c.endpoint + "?" + q.Encode()
+	return c.send(ctx, mode, params, target, nil, decode)
+}
+
+// send is do for a prepared target URL; header is added to every attempt
+// (the v2 API takes the key there, see v2.go). params only names the
+// request in errors and logs, so it must not hold credentials.
+func (c *Client) send(ctx context.Context, mode string, params url.Values, target string, header http.Header, decode func([]byte) error) error {
 	// desc names the request in errors and logs without the credentials.
 	desc := mode + " " + params.Encode()
 
@@ -334,7 +341,7 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 			c.retries.Add(1)
 		}
 		start := time.Now()
-		out := c.attempt(ctx, target, decode)
+		out := c.attempt(ctx, target, header, decode)
 		out.err = c.redact(out.err)
 
 		if out.err != nil && ctx.Err() != nil {
@@ -398,7 +405,7 @@ func (c *Client) observe(a Attempt) {
 }
 
 // attempt makes one HTTP request and classifies the result.
-func (c *Client) attempt(ctx context.Context, target string, decode func([]byte) error) outcome {
+func (c *Client) attempt(ctx context.Context, target string, header http.Header, decode func([]byte) error) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
@@ -407,6 +414,9 @@ func (c *Client) attempt(ctx context.Context, target string, decode func([]byte)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
