@@ -2,10 +2,12 @@ package extract
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sync/atomic"
 	"testing"
 )
@@ -57,11 +59,17 @@ func TestV2AllQuietRequestCount(t *testing.T) {
 func TestV2AllAdversarial(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		n    int
-		hook func(f *fakeV2, req int)
-		opts V2ScanOptions
+		name    string
+		n       int
+		hook    func(f *fakeV2, req int)
+		opts    V2ScanOptions
+		noTotal bool
 	}{
+		{name: "shrinks below the position, no meta.page.total", n: 900, noTotal: true, hook: func(f *fakeV2, req int) {
+			if req == 4 {
+				f.removeViewRange(0, 700) // page 4 then lies past the end
+			}
+		}},
 		{name: "removals right before the position", n: 1500, hook: func(f *fakeV2, req int) {
 			if req < 12 {
 				f.removeViewRange((req-1)*100-30, (req-1)*100)
@@ -117,7 +125,7 @@ func TestV2AllAdversarial(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeV2(t, tt.n, rand.New(rand.NewPCG(1, 2)), 10, 0.5)
-			f.hook = tt.hook
+			f.hook, f.noTotal = tt.hook, tt.noTotal
 			c := fakeV2Client(t, f)
 			res := runV2Scan(c.ScanV2All(context.Background(), V2Cursor{}, tt.opts))
 			if res.err != nil {
@@ -460,5 +468,23 @@ func TestV2ScanOptions(t *testing.T) {
 	res := runV2Scan(c.ScanV2All(context.Background(), V2Cursor{}, V2ScanOptions{MaxPages: 3}))
 	if !errors.Is(res.err, ErrScanIncomplete) || f.requests != 3 || len(res.counts) != 300 {
 		t.Errorf("page limit: err %v, %d requests, %d yielded", res.err, f.requests, len(res.counts))
+	}
+}
+
+// TestV2CursorIsACheckpoint: the cursor survives a JSON round trip (the
+// checkpoint table stores it as jsonb) and its zero value starts a scan.
+func TestV2CursorIsACheckpoint(t *testing.T) {
+	t.Parallel()
+	in := V2Cursor{Next: 12, LastID: 4711, Gaps: []IDRange{{From: 5, To: 9}, {From: 4000, To: 4000}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out V2Cursor
+	if err := json.Unmarshal(b, &out); err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip %s: %+v, %v", b, out, err)
+	}
+	if z, _ := json.Marshal(V2Cursor{}); string(z) != `{"next":0,"last_id":0}` {
+		t.Errorf("zero cursor %s", z)
 	}
 }
