@@ -168,28 +168,31 @@ func (f *fakeV2) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			want[n] = true
 		}
 	}
-	var list []int64
+	// Count the matches; keep only the page's.
+	lo, total := (number-1)*size, 0
+	var page []int64
 	for _, it := range f.items {
 		if it.hidden || (!all && !it.open) || (want != nil && !want[it.id]) {
 			continue
 		}
-		list = append(list, it.id)
+		if total >= lo && total < lo+size {
+			page = append(page, it.id)
+		}
+		total++
 	}
-	lo := min((number-1)*size, len(list))
-	hi := min(lo+size, len(list))
 	var b bytes.Buffer
-	lastPage := max(1, (len(list)+size-1)/size)
+	lastPage := max(1, (total+size-1)/size)
 	if f.noTotal {
 		b.WriteString(`{"meta":{"page":{}},"links":{`)
 	} else {
-		fmt.Fprintf(&b, `{"meta":{"page":{"currentPage":%d,"lastPage":%d,"perPage":%d,"total":%d}},"links":{`, number, lastPage, size, len(list))
+		fmt.Fprintf(&b, `{"meta":{"page":{"currentPage":%d,"lastPage":%d,"perPage":%d,"total":%d}},"links":{`, number, lastPage, size, total)
 	}
 	b.WriteString(`"first":"https://retroachievements.org/api/v2/tickets?page%5Bnumber%5D=1"`)
 	if number < lastPage {
 		fmt.Fprintf(&b, `,"next":"https://retroachievements.org/api/v2/tickets?page%%5Bnumber%%5D=%d"`, number+1)
 	}
 	b.WriteString(`},"data":[`)
-	for i, id := range list[lo:hi] {
+	for i, id := range page {
 		if i > 0 {
 			b.WriteByte(',')
 		}

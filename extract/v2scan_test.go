@@ -235,7 +235,7 @@ func TestV2AllProperties(t *testing.T) {
 				t.Parallel()
 				r := rand.New(rand.NewPCG(seed, 99))
 				pageSize := []int{4, 5, 10, 25, 100}[r.IntN(5)]
-				f := newFakeV2(t, r.IntN(30*pageSize), r, []int{0, 3, 10}[r.IntN(3)], 0.5)
+				f := newFakeV2(t, r.IntN(20*pageSize), r, []int{0, 3, 10}[r.IntN(3)], 0.5)
 				pRemove, pAdd, pNear, pBack := r.Float64(), r.Float64()*0.6, r.Float64()*0.6, r.Float64()*0.3
 				f.hook = func(f *fakeV2, req int) {
 					pos := 0
@@ -265,7 +265,7 @@ func TestV2AllProperties(t *testing.T) {
 					}
 				}
 				c := fakeV2Client(t, f)
-				res := runV2Scan(c.ScanV2All(context.Background(), V2Cursor{}, V2ScanOptions{PageSize: pageSize, IDBatch: 1 + r.IntN(100), MaxPages: 5000}))
+				res := runV2Scan(c.ScanV2All(context.Background(), V2Cursor{}, V2ScanOptions{PageSize: pageSize, IDBatch: []int{3, 10, 100}[r.IntN(3)], MaxPages: 5000}))
 				if res.err != nil && !errors.Is(res.err, ErrScanIncomplete) {
 					t.Fatalf("unexpected error: %v", res.err)
 				}

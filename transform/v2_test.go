@@ -258,7 +258,7 @@ func TestParseV2AgreesWithV1OnTheSimulator(t *testing.T) {
 		if !ok {
 			continue
 		}
-		a, err := Parse(get("/API/API_GetTicketData.php?y=fake-api-key&i="+strconv.FormatInt(f.ID, 10)))
+		a, err := Parse(get("/API/API_GetTicketData.php?y=fake-api-key&i=" + strconv.FormatInt(f.ID, 10)))
 		if err != nil {
 			t.Fatal(err)
 		}
