@@ -64,7 +64,7 @@ func TestV2AllAgainstTheSimulator(t *testing.T) {
 	t.Parallel()
 	t.Run("quiet", func(t *testing.T) {
 		t.Parallel()
-		srv := fakeapi.New(fakeapi.Options{Seed: 31, Tickets: 4000})
+		srv := fakeapi.New(fakeapi.Options{Seed: 31, Tickets: 2500})
 		c := simV2(t, srv)
 		want := map[int64]bool{}
 		lb := 0
@@ -96,7 +96,7 @@ func TestV2AllAgainstTheSimulator(t *testing.T) {
 	})
 	t.Run("churn", func(t *testing.T) {
 		t.Parallel()
-		srv := fakeapi.New(fakeapi.Options{Seed: 32, Tickets: 3000})
+		srv := fakeapi.New(fakeapi.Options{Seed: 32, Tickets: 1500})
 		c := simV2(t, srv)
 		var p persistence
 		rng := rand.New(rand.NewSource(4))
@@ -126,7 +126,7 @@ func TestV2AllAgainstTheSimulator(t *testing.T) {
 
 func TestV2OpenAndGameAgainstTheSimulator(t *testing.T) {
 	t.Parallel()
-	srv := fakeapi.New(fakeapi.Options{Seed: 33, Tickets: 2500})
+	srv := fakeapi.New(fakeapi.Options{Seed: 33, Tickets: 1500})
 	c := simV2(t, srv)
 	var p persistence
 	rng := rand.New(rand.NewSource(5))
@@ -147,7 +147,7 @@ func TestV2OpenAndGameAgainstTheSimulator(t *testing.T) {
 			t.Errorf("ticket %d open throughout, yielded %d times", id, res.counts[id])
 		}
 	}
-	if len(p.always) < 500 {
+	if len(p.always) < 300 {
 		t.Errorf("only %d tickets open throughout", len(p.always))
 	}
 	t.Logf("%d open throughout, %d yielded, %d requests, %d rereads", len(p.always), len(res.counts), srv.Requests()["v2_list"], c.Stats().Rereads)
