@@ -332,6 +332,13 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 	q.Set("z", c.username)
 	q.Set("y", c.apiKey)
 	target := c.endpoint + "?" + q.Encode()
+	return c.send(ctx, mode, params, target, nil, decode)
+}
+
+// send is do for a prepared target URL; header is added to every attempt
+// (the v2 API takes the key there, see v2.go). params only names the
+// request in errors and logs, so it must not hold credentials.
+func (c *Client) send(ctx context.Context, mode string, params url.Values, target string, header http.Header, decode func([]byte) error) error {
 	// desc names the request in errors and logs without the credentials.
 	desc := mode + " " + params.Encode()
 
@@ -344,7 +351,7 @@ func (c *Client) do(ctx context.Context, mode string, params url.Values, decode 
 			c.retries.Add(1)
 		}
 		start := time.Now()
-		out := c.attempt(ctx, target, notFoundAnswer(mode, params), decode)
+		out := c.attempt(ctx, target, notFoundAnswer(mode, params), header, decode)
 		out.err = c.red.Error(out.err)
 
 		if out.err != nil && ctx.Err() != nil {
@@ -407,10 +414,10 @@ func (c *Client) observe(a Attempt) {
 	}
 }
 
-// attempt makes one HTTP request and classifies the result. notFound is
-// the API's error text for a missing ticket or game ("" when the request
-// names none).
-func (c *Client) attempt(ctx context.Context, target, notFound string, decode func([]byte) error) outcome {
+// attempt makes one HTTP request with the extra header and classifies the
+// result. notFound is the API's error text for a missing ticket or game (""
+// when the request names none).
+func (c *Client) attempt(ctx context.Context, target, notFound string, header http.Header, decode func([]byte) error) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
@@ -419,6 +426,9 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, decode fu
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 
 	resp, err := c.hc.Do(req)
 	if err != nil {

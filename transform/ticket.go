@@ -65,8 +65,15 @@ type Ticket struct {
 	// field kept (also the ones ratickets does not model). The only change
 	// ever made is the removal of NUL characters, which Postgres text and
 	// jsonb cannot store (with U+FFFD for invalid UTF-8 and lone surrogates;
-	// see the package doc).
+	// see the package doc). For a v2 record it is the v2 resource object.
 	Raw json.RawMessage
+
+	// The v2 API (see v2.go); zero values describe a v1 record.
+	Source           Source         // SourceV1 or SourceV2: which API Raw came from
+	TicketableType   TicketableType // "" from v1 (always an achievement): see Kind
+	LeaderboardID    *int64         // leaderboard tickets only
+	LeaderboardTitle *string        // leaderboard tickets only
+	Lacks            Field          // fields the source does not carry (never erase them)
 
 	// Problems lists the optional fields that held something unusable: each
 	// such field is nil (NULL in the database) and the ticket is kept.

@@ -40,10 +40,14 @@ type Options struct {
 	// Latency is added to every API request before it is answered
 	// (respecting the request's context). SetLatency changes it later.
 	Latency time.Duration
+	// DisableV2 makes /api/v2/... answer 404, as a site without the v2
+	// API would (SetV2 changes it later).
+	DisableV2 bool
 }
 
 // Server is the simulated API. It is an http.Handler serving
-// /API/API_GetTicketData.php and /API/API_GetTicketData (mount it under a
+// /API/API_GetTicketData.php and /API/API_GetTicketData, and the v2
+// resource /api/v2/tickets (see v2.go), from one world (mount it under a
 // prefix with http.StripPrefix). All methods are safe for concurrent use.
 type Server struct {
 	opts Options
@@ -58,6 +62,9 @@ type Server struct {
 	maxID   int64
 	clock   int64 // simulated now, Unix seconds; never behind any stored time
 	rng     *rand.Rand
+	byID    []int64    // every stored ID, ascending (v2's sort=id)
+	lbRNG   *rand.Rand // leaderboard tickets' own stream (v2.go)
+	v2Off   bool       // guarded by ctl
 
 	ctl       sync.Mutex
 	faults    []Fault
@@ -102,6 +109,7 @@ func New(opts Options) *Server {
 		clock:   opts.Start.Unix(),
 		latency: opts.Latency,
 		counts:  map[string]int{},
+		v2Off:   opts.DisableV2,
 	}
 	for _, g := range s.cat.games {
 		s.games[g.id] = gameInfo{id: g.id, title: g.title, console: consoles[g.console].name, icon: g.icon}
@@ -122,6 +130,7 @@ func New(opts Options) *Server {
 	// Later events draw from their own stream so they do not depend on how
 	// much randomness generation happened to consume.
 	s.rng = rand.New(rand.NewSource(opts.Seed ^ 0x5eed))
+	s.addLeaderboardTickets()
 	return s
 }
 
@@ -142,7 +151,8 @@ func (s *Server) SetLatency(d time.Duration) {
 }
 
 // Requests counts API requests by mode: "list", "ticket", "game",
-// "most_reported", "unauthorized", plus "fault" for each injected fault
+// "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
+// "v2_unauthorized" and "v2_disabled", plus "fault" for each injected fault
 // (a slow or truncated answer also counts under its mode).
 func (s *Server) Requests() map[string]int {
 	s.ctl.Lock()
@@ -178,7 +188,16 @@ func errorBody(msg string) []byte {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/API/API_GetTicketData.php" && r.URL.Path != "/API/API_GetTicketData" {
+	respond := s.respond
+	switch {
+	case isV2Path(r.URL.Path):
+		if !s.v2Enabled() {
+			s.count("v2_disabled")
+			writeV2(w, r, v2Error(http.StatusNotFound, "Not Found", ""))
+			return
+		}
+		respond = s.respondV2
+	case r.URL.Path != "/API/API_GetTicketData.php" && r.URL.Path != "/API/API_GetTicketData":
 		http.NotFound(w, r)
 		return
 	}
@@ -202,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := s.respond(r)
+	resp := respond(r)
 	if faulted && f.Kind == FaultTruncated {
 		writeTruncated(w, resp)
 		return
@@ -310,7 +329,7 @@ func (s *Server) ticketResponse(id int64) response {
 	e := s.tickets[id]
 	s.mu.RUnlock()
 	switch {
-	case e == nil || e.t.Deleted:
+	case e == nil || e.t.Deleted || e.t.LeaderboardID != 0: // v1 knows no leaderboard tickets
 		return jsonResponse(http.StatusNotFound, errorBody("Ticket ID "+strconv.FormatInt(id, 10)+" not found"))
 	case e.raw != nil:
 		return jsonResponse(http.StatusOK, e.raw)

@@ -40,6 +40,13 @@ type Ticket struct {
 	Promoted bool
 	// Deleted tickets (soft-deleted on the site) 404 in every mode.
 	Deleted bool
+	// LeaderboardID is set (with LeaderboardTitle) on a leaderboard ticket:
+	// only the v2 API serves those (see v2.go); v1 answers 404 and never
+	// lists them, and All leaves them out. The Achievement* fields are then
+	// empty except AchievementAuthor (the leaderboard's author), and
+	// ReportType holds one of the TypeLeaderboard* codes.
+	LeaderboardID    int64
+	LeaderboardTitle string
 }
 
 func (t Ticket) clone() Ticket {
@@ -108,7 +115,7 @@ func (e *entry) belongsInOpen() bool {
 	if e.raw != nil {
 		return true
 	}
-	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState)
+	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
 // The methods below keep the indexes in step; callers hold s.mu for writing.
@@ -136,7 +143,7 @@ func (s *Server) index(e *entry, bulk bool) {
 			s.openInsert(e)
 		}
 	}
-	if e.raw == nil && !e.t.Deleted {
+	if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 {
 		m := s.byGame[e.t.GameID]
 		if m == nil {
 			m = map[int64]*entry{}
@@ -159,7 +166,10 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 	if old := s.tickets[t.ID]; old != nil {
 		s.unindex(old)
 	} else {
-		s.ids = append(s.ids, t.ID)
+		s.addID(t.ID, bulk)
+		if t.LeaderboardID == 0 { // Churn's draws stay those of a v1-only world
+			s.ids = append(s.ids, t.ID)
+		}
 	}
 	e := newEntry(t)
 	s.tickets[t.ID] = e
@@ -199,13 +209,14 @@ func (s *Server) Get(id int64) (Ticket, bool) {
 	return e.t.clone(), true
 }
 
-// All returns every ticket (deleted ones included, PutRaw objects not),
-// by ID ascending.
+// All returns every achievement ticket (deleted ones included, PutRaw
+// objects and leaderboard tickets not: v1 cannot reach those), by ID
+// ascending. AllV2 includes leaderboard tickets.
 func (s *Server) All() []Ticket {
 	s.mu.RLock()
 	out := make([]Ticket, 0, len(s.tickets))
 	for _, e := range s.tickets {
-		if e.raw == nil {
+		if e.raw == nil && e.t.LeaderboardID == 0 {
 			out = append(out, e.t.clone())
 		}
 	}
@@ -331,6 +342,7 @@ func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 		s.unindex(old)
 	} else {
 		s.ids = append(s.ids, id)
+		s.addID(id, false)
 	}
 	e := &entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}
 	e.at = e.t.ReportedAt.Unix()
@@ -343,7 +355,9 @@ func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 // Churn applies n random events, drawing every choice from rng, so the same
 // world and rng give the same result: new tickets (35%), resolutions (25%),
 // closes (15%), quarantines (5%), reassignments to the reporter (5%) and
-// reopens of closed-out tickets (15%).
+// reopens of closed-out tickets (15%). About one leaderboard ticket per 20
+// events changes state too, drawn from the world's own leaderboard stream
+// so that v1's answers are those of a world without leaderboard tickets.
 func (s *Server) Churn(rng *rand.Rand, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -374,6 +388,7 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 		}
 		s.setStateLocked(rng, id, state, s.cat.randomDev(rng))
 	}
+	s.churnLeaderboardsLocked(n)
 }
 
 func (s *Server) randomOpen(rng *rand.Rand) (int64, bool) {

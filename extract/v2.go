@@ -1,0 +1,296 @@
+package extract
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The v2 API: the JSON:API resource /api/v2/tickets (see
+// ra-api-v2-tickets.md in the issue). It shares the Client's rate limiter,
+// retries, Retry-After handling, body limit and redaction with v1; only the
+// URL and the credentials differ: the key goes in the X-API-Key header,
+// never in a URL, and no username is sent.
+
+// Request modes of the v2 API, as reported in Attempt.Mode.
+const (
+	ModeV2Probe = "v2_probe"
+	ModeV2List  = "v2_list"
+	ModeV2IDs   = "v2_ids"
+)
+
+// V2 API limits.
+const (
+	// MaxIDsPerRequest is how many ids one filter[id] request asks for:
+	// one page of the largest size.
+	MaxIDsPerRequest = 100
+	v2Path           = "/api/v2/tickets"
+	v2Accept         = "application/vnd.api+json"
+)
+
+// ErrV2Unavailable is wrapped by ProbeV2 when the site answers 404: it has
+// no v2 API, use v1. (401/403 match ErrUnauthorized as usual.)
+var ErrV2Unavailable = errors.New("ra api: v2 API not available")
+
+// V2Query selects tickets of the v2 collection. Zero fields filter nothing,
+// except States: nil means the API's default, open and request.
+type V2Query struct {
+	// States are v2 state names (open, request, resolved, closed,
+	// quarantined) or "all".
+	States []string
+	// IDs asks for these tickets (combine with States {"all"}).
+	IDs []int64
+	// GameIDs restricts to these games.
+	GameIDs []int64
+	// TicketableType is "achievement" or "leaderboard".
+	TicketableType string
+	// Sort is the sort parameter; "" means "id" (ascending), which every
+	// scan here relies on.
+	Sort string
+}
+
+func joinInts(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+func (q V2Query) params(number, size int) url.Values {
+	v := url.Values{}
+	if len(q.States) > 0 {
+		v.Set("filter[state]", strings.Join(q.States, ","))
+	}
+	if len(q.IDs) > 0 {
+		v.Set("filter[id]", joinInts(q.IDs))
+	}
+	if len(q.GameIDs) > 0 {
+		v.Set("filter[gameId]", joinInts(q.GameIDs))
+	}
+	if q.TicketableType != "" {
+		v.Set("filter[ticketableType]", q.TicketableType)
+	}
+	sort := q.Sort
+	if sort == "" {
+		sort = "id"
+	}
+	v.Set("sort", sort)
+	v.Set("page[number]", strconv.Itoa(number))
+	v.Set("page[size]", strconv.Itoa(size))
+	return v
+}
+
+// V2Page is one page of the v2 collection: its resource objects, each as
+// received in its own buffer (the raw v2 payload), and their ids.
+type V2Page struct {
+	// Number and Size are the page[number] and page[size] sent; both are 0
+	// for a page of tickets fetched by id.
+	Number, Size int
+	// Tickets are the resource objects ({"type":"tickets","id":...}); in a
+	// scan only the ones new to the scan.
+	Tickets []json.RawMessage
+	// IDs are the tickets' ids, in the same order.
+	IDs []int64
+	// Total is meta.page.total, -1 when absent.
+	Total int
+	// HasNext is whether links.next was present.
+	HasNext bool
+	// Cursor is where ScanV2All resumes after this page (zero elsewhere).
+	Cursor V2Cursor
+}
+
+// v2Doc is the part of a collection document the client reads.
+type v2Doc struct {
+	Data *[]json.RawMessage `json:"data"`
+	Meta struct {
+		Page struct {
+			Total *int `json:"total"`
+		} `json:"page"`
+	} `json:"meta"`
+	Links struct {
+		Next *string `json:"next"`
+	} `json:"links"`
+}
+
+// resourceID reads the id of a resource object: a string ("123") as JSON:API
+// says, or a number.
+func resourceID(raw json.RawMessage) (int64, bool) {
+	var r struct {
+		Type string          `json:"type"`
+		ID   json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(raw, &r) != nil || (r.Type != "" && r.Type != "tickets") {
+		return 0, false
+	}
+	s := string(r.ID)
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = uq
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// decodeV2Page reads a collection document. Anything else (an HTML page, a
+// truncated body, an errors document with status 200) wraps
+// ErrMalformedBody and is retried.
+func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
+	var d v2Doc
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: v2 collection: %v", ErrMalformedBody, err)
+	}
+	if d.Data == nil {
+		return nil, fmt.Errorf("%w: v2 collection without a data array", ErrMalformedBody)
+	}
+	p := &V2Page{Number: number, Size: size, Tickets: *d.Data, IDs: make([]int64, len(*d.Data)), Total: -1}
+	for i, raw := range p.Tickets {
+		id, ok := resourceID(raw)
+		if !ok {
+			return nil, fmt.Errorf("%w: v2 resource %d has no usable tickets id", ErrMalformedBody, i)
+		}
+		p.IDs[i] = id
+	}
+	if d.Meta.Page.Total != nil {
+		p.Total = *d.Meta.Page.Total
+	}
+	p.HasNext = d.Links.Next != nil && *d.Links.Next != ""
+	return p, nil
+}
+
+// v2 sends one v2 request: the key only in the X-API-Key header.
+func (c *Client) v2(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
+	target := strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode()
+	h := http.Header{}
+	h.Set("X-API-Key", c.apiKey)
+	h.Set("Accept", v2Accept)
+	return c.send(ctx, mode, params, target, h, decode)
+}
+
+// V2List fetches one page of the v2 collection (page numbers from 1, sizes
+// 1 to 100).
+func (c *Client) V2List(ctx context.Context, q V2Query, number, size int) (*V2Page, error) {
+	return c.v2List(ctx, ModeV2List, q, number, size)
+}
+
+func (c *Client) v2List(ctx context.Context, mode string, q V2Query, number, size int) (*V2Page, error) {
+	if number < 1 || size < 1 || size > MaxPageSize {
+		return nil, fmt.Errorf("ra api: v2 list: need page number >= 1 and size 1..%d, got %d and %d", MaxPageSize, number, size)
+	}
+	var page *V2Page
+	err := c.v2(ctx, mode, q.params(number, size), func(body []byte) error {
+		p, err := decodeV2Page(body, number, size)
+		page = p
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// ProbeV2 makes one small request (one ticket) to learn whether the site
+// has the v2 API and takes the key. nil: use v2. An error wrapping
+// ErrV2Unavailable (404) or matching ErrUnauthorized (401/403): fall back
+// to v1. Anything else (network, 5xx after the retries) is an error of the
+// run, not an answer.
+func (c *Client) ProbeV2(ctx context.Context) error {
+	_, err := c.v2List(ctx, ModeV2Probe, V2Query{}, 1, 1)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", ErrV2Unavailable, err)
+	}
+	return err
+}
+
+// V2Batch is the answer to one lookup by id.
+type V2Batch struct {
+	// Asked are the ids asked for, ascending, without duplicates.
+	Asked []int64
+	// Tickets and IDs are the tickets found, ascending by id.
+	Tickets []json.RawMessage
+	IDs     []int64
+	// Missing are the asked ids the answer did not hold: quarantined
+	// (hidden), deleted or never existing. Treat like a v1 404.
+	Missing []int64
+}
+
+// TicketsByID fetches up to MaxIDsPerRequest tickets in every state in one
+// request (filter[id] with filter[state]=all). An id absent from the answer
+// is in Missing. An answer holding an id that was not asked for, or more
+// than one page, is an error: the server did not apply the filter, and
+// taking the page as the answer would call real tickets missing.
+func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error) {
+	asked := slices.Clone(ids)
+	slices.Sort(asked)
+	asked = slices.Compact(asked)
+	if len(asked) == 0 || len(asked) > MaxIDsPerRequest || asked[0] <= 0 {
+		return nil, fmt.Errorf("ra api: v2 tickets by id: need 1..%d positive ids, got %d", MaxIDsPerRequest, len(asked))
+	}
+	q := V2Query{States: []string{"all"}, IDs: asked}
+	p, err := c.v2List(ctx, ModeV2IDs, q, 1, MaxIDsPerRequest)
+	if err != nil {
+		return nil, err
+	}
+	if p.HasNext || p.Total > len(p.Tickets) {
+		return nil, fmt.Errorf("ra api: v2 tickets by id: %d ids asked, the answer has more than one page (total %d): filter[id] not applied", len(asked), p.Total)
+	}
+	b := &V2Batch{Asked: asked}
+	order := make([]int, len(p.IDs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.IDs[a], p.IDs[b]) })
+	found := make(map[int64]bool, len(p.IDs))
+	for _, i := range order {
+		id := p.IDs[i]
+		if _, ok := slices.BinarySearch(asked, id); !ok {
+			return nil, fmt.Errorf("ra api: v2 tickets by id: answer holds ticket %d, which was not asked for: filter[id] not applied", id)
+		}
+		if found[id] {
+			continue
+		}
+		found[id] = true
+		b.Tickets = append(b.Tickets, p.Tickets[i])
+		b.IDs = append(b.IDs, id)
+	}
+	for _, id := range asked {
+		if !found[id] {
+			b.Missing = append(b.Missing, id)
+		}
+	}
+	return b, nil
+}
+
+// LookupV2 fetches ids (any number, duplicates ignored) in batches of
+// MaxIDsPerRequest, ascending, one V2Batch per request. On failure it
+// yields (nil, err) once and stops.
+func (c *Client) LookupV2(ctx context.Context, ids []int64) iter.Seq2[*V2Batch, error] {
+	return func(yield func(*V2Batch, error) bool) {
+		all := slices.Clone(ids)
+		slices.Sort(all)
+		all = slices.Compact(all)
+		for len(all) > 0 {
+			n := min(len(all), MaxIDsPerRequest)
+			b, err := c.TicketsByID(ctx, all[:n])
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(b, nil) {
+				return
+			}
+			all = all[n:]
+		}
+	}
+}
