@@ -97,9 +97,9 @@ const (
 	emulatorRows = 20
 )
 
-// load reads the page's data in one read-only, repeatable-read transaction,
+// readData reads the page's data in one read-only, repeatable-read transaction,
 // so that every figure describes the same moment.
-func load(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
+func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
 	d := &data{}
 	sinceDay := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
 	nowDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)

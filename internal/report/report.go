@@ -74,7 +74,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 	if !present {
 		return ErrNoSchema
 	}
-	d, err := load(ctx, tx, since, now)
+	d, err := readData(ctx, tx, since, now)
 	if err != nil {
 		return err
 	}
