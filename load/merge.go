@@ -44,28 +44,6 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-// stageColumns are the columns COPY writes to the staging table, in order;
-// appendTicketRow must produce values in the same order.
-var stageColumns = []string{
-	"id", "achievement_id", "achievement_title", "achievement_description", "achievement_type",
-	"points", "badge_name", "achievement_author", "game_id", "game_title", "game_icon",
-	"console_name", "reported_at", "report_type", "report_type_code", "report_state",
-	"report_state_code", "hardcore", "report_notes", "reported_by", "resolved_at",
-	"resolved_by", "rom_hash", "emulator", "emulator_core", "emulator_version", "raw", "seq",
-}
-
-// appendTicketRow appends the values of the stage columns to row; seq is
-// the row's position in the batch.
-func appendTicketRow(row []any, t *transform.Ticket, seq int32) []any {
-	return append(row,
-		t.ID, t.AchievementID, t.AchievementTitle, t.AchievementDescription, t.AchievementType,
-		t.Points, t.BadgeName, t.AchievementAuthor, t.GameID, t.GameTitle, t.GameIcon,
-		t.ConsoleName, t.ReportedAt, string(t.ReportType), t.ReportTypeCode, string(t.ReportState),
-		t.ReportStateCode, t.Hardcore, t.ReportNotes, t.ReportedBy, t.ResolvedAt,
-		t.ResolvedBy, t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion, []byte(t.Raw), seq,
-	)
-}
-
 // Merge upserts a batch in one transaction: COPY into a temporary staging
 // table, then one statement that inserts new tickets, updates the ones that
 // really changed (an unchanged ticket is never rewritten), versions
