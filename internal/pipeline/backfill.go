@@ -60,28 +60,25 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 				progress(next-from, total, final)
 			}
 		}
-		m := startMerger(ctx, r)
-		b := m.newBatcher(false)
+		b := r.newBatcher(false)
 		lastCP := time.Now()
 		// flush commits the batch with a checkpoint saying where to resume.
 		flush := func(resumeAt int64, done bool) error {
 			pos, _ := json.Marshal(position{NextID: resumeAt})
-			bt := b.take()
-			bt.Checkpoint = &load.Checkpoint{Name: name, Position: pos, Done: done}
 			lastCP = time.Now()
-			return m.send(bt)
+			return b.flush(ctx, &load.Checkpoint{Name: name, Position: pos, Done: done})
 		}
 		work := func() error {
 			for ; next <= to; next++ {
-				raw, err := r.cfg.Client.Ticket(m.ctx, next)
-				r.sum.Pages++
+				raw, err := r.cfg.Client.Ticket(ctx, next)
+				r.sum.Lookups++
 				switch {
 				case errors.Is(err, extract.ErrNotFound):
 					r.sum.NotFound++
 				case err != nil:
 					return fmt.Errorf("backfill ticket %d: %w", next, err)
 				default:
-					b.add(raw)
+					b.add(ctx, raw)
 					r.sum.Seen++
 				}
 				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
@@ -93,8 +90,7 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 			}
 			return flush(next, true)
 		}
-		err := errors.Join(work(), m.wait())
-		b.discard()
+		err := errors.Join(work(), b.close())
 		report(true)
 		return err
 	})
@@ -148,19 +144,16 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			}
 		}
 		const pageSize = 100
-		m := startMerger(ctx, r)
-		b := m.newBatcher(false)
+		b := r.newBatcher(false)
 		lastCP := time.Now()
 		flush := func(done bool) error {
 			raw, _ := json.Marshal(pos)
 			lastCP = time.Now()
-			bt := b.take()
-			bt.Checkpoint = &load.Checkpoint{Name: name, Position: raw, Done: done}
-			return m.send(bt)
+			return b.flush(ctx, &load.Checkpoint{Name: name, Position: raw, Done: done})
 		}
 		work := func() error {
 			for pos.Index < len(pos.Games) {
-				page, err := r.cfg.Client.GamePage(m.ctx, pos.Games[pos.Index], pos.Unofficial, pos.Offset, pageSize)
+				page, err := r.cfg.Client.GamePage(ctx, pos.Games[pos.Index], pos.Unofficial, pos.Offset, pageSize)
 				if errors.Is(err, extract.ErrNotFound) {
 					page, err = &extract.Page{}, nil // the game is gone: nothing to fetch
 				}
@@ -169,7 +162,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				}
 				r.sum.Pages++
 				for _, raw := range page.Tickets {
-					b.add(raw)
+					b.add(ctx, raw)
 					r.sum.Seen++
 				}
 				// Advance the position past this page before the checkpoint.
@@ -190,8 +183,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			}
 			return flush(true)
 		}
-		err = errors.Join(work(), m.wait())
-		b.discard()
+		err = errors.Join(work(), b.close())
 		report(true)
 		return err
 	})
