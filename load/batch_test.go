@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/ratickets/ratickets/load"
 	"github.com/ratickets/ratickets/transform"
@@ -30,7 +32,7 @@ func TestSinkStreamsAndKeepsLastCopy(t *testing.T) {
 	s, pool := newStore(t)
 	ctx := context.Background()
 	run := startRun(t, s)
-	k := s.NewSink(run, true)
+	k := s.NewSink(run, true, nil)
 	add := func(ts ...transform.Ticket) {
 		t.Helper()
 		for _, tk := range ts {
@@ -87,7 +89,7 @@ func TestSinkCloseRollsBack(t *testing.T) {
 	ctx := context.Background()
 	run := startRun(t, s)
 	for i := range 20 { // more sinks than the pool has connections
-		k := s.NewSink(run, true)
+		k := s.NewSink(run, true, nil)
 		for _, tk := range tickets(int64(1000*i+1), 150, transform.StateOpen, 1) {
 			if err := k.Add(ctx, tk); err != nil {
 				t.Fatal(err)
@@ -116,7 +118,7 @@ func TestSinkCopyFailure(t *testing.T) {
 		run := startRun(t, s)
 		bad := ticket(2, transform.StateOpen, 1)
 		bad.Raw = json.RawMessage(`{"ID":2,"x":"\u0000"}`) // jsonb refuses NUL
-		k := s.NewSink(run, true)
+		k := s.NewSink(run, true, nil)
 		err := k.Add(ctx, bad)
 		for _, tk := range tickets(1000, n, transform.StateOpen, 1) {
 			if err == nil {
@@ -169,7 +171,7 @@ func TestSinkCancel(t *testing.T) {
 	s, pool := newStore(t)
 	run := startRun(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
-	k := s.NewSink(run, true)
+	k := s.NewSink(run, true, nil)
 	for _, tk := range tickets(1, 150, transform.StateOpen, 1) {
 		if err := k.Add(ctx, tk); err != nil {
 			t.Fatal(err)
@@ -199,7 +201,7 @@ func TestSinkEmptyWithCheckpoint(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	run := startRun(t, s)
-	k := s.NewSink(run, false)
+	k := s.NewSink(run, false, nil)
 	if err := k.Commit(ctx, nil, &load.Checkpoint{Name: "ids:1-9", Position: json.RawMessage(`{"next_id":5}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +211,65 @@ func TestSinkEmptyWithCheckpoint(t *testing.T) {
 	cp, found, err := s.GetCheckpoint(ctx, "ids:1-9")
 	if err != nil || !found || string(cp.Position) != `{"next_id": 5}` {
 		t.Errorf("checkpoint %s found=%v err=%v", cp.Position, found, err)
+	}
+}
+
+// A batch whose run lost its lock (the lock's session was killed) is not
+// committed: another run may hold the lock by now.
+func TestSinkLockLost(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t)
+	ctx := context.Background()
+	run := startRun(t, s)
+	lock, ok, err := s.TryLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	defer lock.Release()
+	k := s.NewSink(run, true, lock)
+	if err := k.Add(ctx, ticket(1, transform.StateOpen, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Commit(ctx, nil, nil); err != nil {
+		t.Fatalf("commit while holding the lock: %v", err)
+	}
+	if n := queryInt(t, pool, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'`); n != 1 {
+		t.Fatalf("terminated %d lock sessions, want 1", n)
+	}
+	if err := k.Add(ctx, ticket(2, transform.StateOpen, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Commit(ctx, nil, nil); !errors.Is(err, load.ErrLockLost) {
+		t.Errorf("commit after the lock's session was killed: %v, want ErrLockLost", err)
+	}
+	if n := queryInt(t, pool, `SELECT count(*) FROM tickets`); n != 1 {
+		t.Errorf("%d tickets stored, want only the one committed under the lock", n)
+	}
+}
+
+// The lock's session outlives a server's idle_session_timeout: a run may
+// go a long time between batches (a slow scan, a backfill of 404s), and a
+// session ended for idleness takes the lock with it.
+func TestLockOutlivesIdleSessionTimeout(t *testing.T) {
+	t.Parallel()
+	_, pool := newStore(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET idle_session_timeout = 300', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := pgxpool.New(ctx, pool.Config().ConnString()) // new sessions: they get the timeout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	s := load.New(idle, zerolog.Nop())
+	lock, ok, err := s.TryLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	defer lock.Release()
+	time.Sleep(time.Second)
+	if err := lock.Check(ctx); err != nil {
+		t.Errorf("lock after a second idle with idle_session_timeout = 300ms: %v", err)
 	}
 }

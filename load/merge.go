@@ -50,7 +50,7 @@ func (c *Counts) Add(o Counts) {
 // ticket_history, and records the sightings. Rejected records, the run's
 // counters and the checkpoint commit with it. It is a Sink of one batch.
 func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error) {
-	k := s.NewSink(runID, b.Listed)
+	k := s.NewSink(runID, b.Listed, nil)
 	for i := range b.Tickets {
 		if err := k.Add(ctx, b.Tickets[i]); err != nil {
 			break // sticky: Close returns it
@@ -67,7 +67,8 @@ func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error)
 // the order they are cut. A batch is one transaction: its tickets stream
 // into the staging table a page at a time as they are added (so a batch is
 // never held in memory whole), and Commit merges it and commits it with
-// its rejects, the run's counters, progress and checkpoint. Only one batch is ever open,
+// its rejects, the run's counters, progress and checkpoint, after checking
+// that the run still holds its advisory lock. Only one batch is ever open,
 // so a run uses one connection besides its lock's whatever the pool size.
 //
 // The first failure ends the sink: every later call returns it, and Close
@@ -76,6 +77,7 @@ type Sink struct {
 	s      *Store
 	runID  int64
 	listed bool
+	lock   *Lock // checked before each commit; nil for none
 
 	counts Counts // of the committed batches
 	err    error  // sticky: the sink failed
@@ -97,10 +99,12 @@ type Sink struct {
 const pageRows = 100
 
 // NewSink returns a sink for run runID. listed marks tickets from a scan of
-// the open list (they count as seen in the list, for reconciliation).
-// Nothing touches the database until the first page is full or Commit.
-func (s *Store) NewSink(runID int64, listed bool) *Sink {
-	return &Sink{s: s, runID: runID, listed: listed}
+// the open list (they count as seen in the list, for reconciliation). lock,
+// when non-nil, is the run's advisory lock: a batch whose run lost it is
+// rolled back with ErrLockLost. Nothing touches the database until the
+// first page is full or Commit.
+func (s *Store) NewSink(runID int64, listed bool, lock *Lock) *Sink {
+	return &Sink{s: s, runID: runID, listed: listed, lock: lock}
 }
 
 // Len is the number of tickets and rejects in the current batch.
@@ -252,6 +256,9 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 		if _, err := tx.Exec(ctx, upsertCheckpointSQL, cp.Name, cp.Position, cp.Done); err != nil {
 			return c, fmt.Errorf("checkpoint: %w", err)
 		}
+	}
+	if err := k.lock.Check(ctx); err != nil {
+		return c, err
 	}
 	return c, tx.Commit(ctx)
 }

@@ -23,7 +23,7 @@ type batcher struct {
 }
 
 func (r *runner) newBatcher(listed bool) *batcher {
-	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed), size: r.cfg.batchSize(), listed: listed}
+	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed, r.lock), size: r.cfg.batchSize(), listed: listed}
 }
 
 // add transforms a record into the current batch. A failure to write it is

@@ -96,6 +96,7 @@ type runner struct {
 	sum                   Summary
 	seenOpen, seenRequest int64
 	base                  extract.Stats // client counters when the run started
+	lock                  *load.Lock    // every batch checks it before it commits
 }
 
 func (r *runner) progress() *load.Progress {
@@ -124,7 +125,7 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	if err != nil {
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
-	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats()}
+	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock}
 	runLog := cfg.Log.With().Int64("run_id", runID).Logger()
 	r.log = runLog.With().Str("stage", kind).Logger()
 	r.sum = Summary{RunID: runID, Kind: kind, Abandoned: abandoned}
