@@ -233,7 +233,8 @@ func TestSinkLockLost(t *testing.T) {
 	if err := k.Commit(ctx, nil, nil); err != nil {
 		t.Fatalf("commit while holding the lock: %v", err)
 	}
-	if n := queryInt(t, pool, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'`); n != 1 {
+	if n := queryInt(t, pool, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); n != 1 {
 		t.Fatalf("terminated %d lock sessions, want 1", n)
 	}
 	if err := k.Add(ctx, ticket(2, transform.StateOpen, 1)); err != nil {

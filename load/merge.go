@@ -202,8 +202,13 @@ func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) e
 	k.s.logger(ctx).Debug().Int("tickets", tickets).Int64("inserted", c.Inserted).Int64("updated", c.Updated).
 		Int64("unchanged", c.Unchanged).Int64("rejected", c.Rejected).Dur("duration", time.Since(k.start)).
 		Msg("batch merged")
-	k.tx, k.ids, k.dup, k.seq, k.bytes, k.rejects = nil, nil, false, 0, 0, nil
+	k.reset()
 	return nil
+}
+
+// reset empties the current batch, once committed or rolled back.
+func (k *Sink) reset() {
+	k.tx, k.ids, k.dup, k.seq, k.bytes, k.page, k.rejects = nil, nil, false, 0, 0, k.page[:0], nil
 }
 
 func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (Counts, error) {
@@ -264,7 +269,7 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 }
 
 // fail makes err the sink's sticky error (when non-nil) and rolls back the
-// open batch.
+// open batch, which is then gone (Len is 0).
 func (k *Sink) fail(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
@@ -274,6 +279,7 @@ func (k *Sink) fail(ctx context.Context, err error) error {
 	}
 	k.err = fmt.Errorf("load: batch of %d tickets: %w", k.Len(), err)
 	k.rollback()
+	k.reset()
 	return k.err
 }
 
