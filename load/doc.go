@@ -2,7 +2,9 @@
 // migrations (through goose), the bulk merge of tickets with their history,
 // run bookkeeping, the writers' advisory lock, and backfill checkpoints.
 //
-// The merge path, per batch and in one transaction:
+// A run writes its batches through a Sink, one batch at a time; the merge
+// path, per batch and in one transaction (its SQL generated from the one
+// list of ticket columns in columns.go):
 //
 //	COPY batch -> temp table ratickets_stage
 //	one INSERT … ON CONFLICT (id) DO UPDATE … WHERE <the row really changed>

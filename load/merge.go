@@ -47,325 +47,205 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-// stageColumns are the columns COPY writes to the staging table, in order;
-// appendTicketRow must produce values in the same order.
-var stageColumns = []string{
-	"id", "achievement_id", "achievement_title", "achievement_description", "achievement_type",
-	"points", "badge_name", "achievement_author", "game_id", "game_title", "game_icon",
-	"console_name", "reported_at", "report_type", "report_type_code", "report_state",
-	"report_state_code", "hardcore", "report_notes", "reported_by", "resolved_at",
-	"resolved_by", "rom_hash", "emulator", "emulator_core", "emulator_version", "raw", "seq",
-}
-
-// appendTicketRow appends the values of the stage columns to row; seq is
-// the row's position in the batch.
-func appendTicketRow(row []any, t *transform.Ticket, seq int32) []any {
-	return append(row,
-		t.ID, t.AchievementID, t.AchievementTitle, t.AchievementDescription, t.AchievementType,
-		t.Points, t.BadgeName, t.AchievementAuthor, t.GameID, t.GameTitle, t.GameIcon,
-		t.ConsoleName, t.ReportedAt, string(t.ReportType), t.ReportTypeCode, string(t.ReportState),
-		t.ReportStateCode, t.Hardcore, t.ReportNotes, t.ReportedBy, t.ResolvedAt,
-		t.ResolvedBy, t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion, []byte(t.Raw), seq,
-	)
-}
-
 // Merge upserts a batch in one transaction: COPY into a temporary staging
 // table, then one statement that inserts new tickets, updates the ones that
 // really changed (an unchanged ticket is never rewritten), versions
 // ticket_history, and records the sightings. Rejected records, the run's
-// counters and the checkpoint commit with it. It is NewBatch, Add and Commit
-// in one call.
+// counters and the checkpoint commit with it. It is a Sink of one batch.
 func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error) {
-	w := s.NewBatch(ctx, runID, b.Listed)
-	if err := w.Add(b.Tickets); err != nil {
-		w.Abort()
-		return Counts{}, err
+	k := s.NewSink(runID, b.Listed, nil)
+	for i := range b.Tickets {
+		if err := k.Add(ctx, b.Tickets[i]); err != nil {
+			break // sticky: Close returns it
+		}
 	}
 	for _, r := range b.Rejects {
-		w.Reject(r)
+		k.Reject(r)
 	}
-	return w.Commit(b.Progress, b.Checkpoint)
+	_ = k.Commit(ctx, b.Progress, b.Checkpoint)
+	return k.Close()
 }
 
-// BatchWriter is one batch being built in its own transaction. Tickets are
-// streamed into the staging table (COPY) as they are added, so a batch is
-// never held in memory whole, and the COPY overlaps with whatever the caller
-// does meanwhile: fetching the next pages, or another writer's Commit (the
-// pipeline fills the next batch while the previous one merges). Commit then
-// runs the merge statement and commits; or Abort rolls back. Every writer
-// must end with one of the two.
+// Sink writes one run's batches to the database, one batch at a time and in
+// the order they are cut. A batch is one transaction: its tickets stream
+// into the staging table a page at a time as they are added (so a batch is
+// never held in memory whole), and Commit merges it and commits it with
+// its rejects, the run's counters, progress and checkpoint, after checking
+// that the run still holds its advisory lock. Only one batch is ever open,
+// so a run uses one connection besides its lock's whatever the pool size.
 //
-// A writer is not safe for concurrent use; two writers may run at once, but
-// their Commits must come in batch order (a later batch may update what an
-// earlier one inserted, and checkpoints must not run ahead).
-type BatchWriter struct {
+// The first failure ends the sink: every later call returns it, and Close
+// rolls back the batch it left open. A Sink is not safe for concurrent use.
+type Sink struct {
 	s      *Store
-	ctx    context.Context
 	runID  int64
 	listed bool
-	start  time.Time
+	lock   *Lock // checked before each commit; nil for none
 
-	tx      pgx.Tx
-	feed    chan []transform.Ticket // to the COPY; closed to end it
-	copyRes chan error              // the COPY's result, sent once
-	copyOut bool                    // the COPY has ended; copyErr is its result
-	copyErr error
+	counts Counts // of the committed batches
+	err    error  // sticky: the sink failed
 
-	merged  bool   // the merge statement ran (Merge)
-	counts  Counts // its result
+	// The current batch.
+	tx      pgx.Tx             // nil until its first page is copied, or its Commit
+	page    []transform.Ticket // added, not yet copied
 	ids     map[int64]struct{}
-	dup     bool // an id came twice: the merge keeps the last (see mergeSQL)
-	tickets int
+	dup     bool  // an id came twice: the merge keeps the last (see mergeSQL)
+	seq     int32 // rows copied: the staging table's seq column
 	bytes   int
 	rejects []Reject
-	err     error // sticky: the writer failed
-	done    bool
+	start   time.Time
+	row     []any
 }
 
-// NewBatch starts a batch for run runID; listed marks tickets from a scan of
-// the open list (they count as seen in the list, for reconciliation). ctx
-// bounds the writer's whole life: its transaction and its COPY. Nothing
-// touches the database until the first Add or Commit.
-func (s *Store) NewBatch(ctx context.Context, runID int64, listed bool) *BatchWriter {
-	return &BatchWriter{s: s, ctx: ctx, runID: runID, listed: listed, start: time.Now(), ids: map[int64]struct{}{}}
+// pageRows is how many tickets go to the staging table per COPY: one API
+// page.
+const pageRows = 100
+
+// NewSink returns a sink for run runID. listed marks tickets from a scan of
+// the open list (they count as seen in the list, for reconciliation). lock,
+// when non-nil, is the run's advisory lock: a batch whose run lost it is
+// rolled back with ErrLockLost. Nothing touches the database until the
+// first page is full or Commit.
+func (s *Store) NewSink(runID int64, listed bool, lock *Lock) *Sink {
+	return &Sink{s: s, runID: runID, listed: listed, lock: lock}
 }
 
-// Len is the number of tickets and rejects added so far.
-func (w *BatchWriter) Len() int { return w.tickets + len(w.rejects) }
+// Len is the number of tickets and rejects in the current batch.
+func (k *Sink) Len() int { return int(k.seq) + len(k.page) + len(k.rejects) }
 
-// Reject sets a record aside with the batch.
-func (w *BatchWriter) Reject(r Reject) { w.rejects = append(w.rejects, r) }
-
-// Add streams tickets into the batch. The writer owns ts from then on: the
-// COPY reads it later, from another goroutine. A ticket id may repeat; the
-// last occurrence wins, as it is the fresher copy.
-func (w *BatchWriter) Add(ts []transform.Ticket) error {
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.done:
-		return errors.New("load: Add on a finished batch")
-	case len(ts) == 0:
+// Add adds a ticket to the current batch. A ticket id may repeat; the last
+// occurrence wins, as it is the fresher copy.
+func (k *Sink) Add(ctx context.Context, t transform.Ticket) error {
+	if k.err != nil {
+		return k.err
+	}
+	if k.ids == nil {
+		k.ids, k.start = map[int64]struct{}{}, time.Now()
+	}
+	if _, ok := k.ids[t.ID]; ok {
+		k.dup = true
+	}
+	k.ids[t.ID] = struct{}{}
+	k.bytes += ticketBytes(&t)
+	k.page = append(k.page, t)
+	if len(k.page) < pageRows {
 		return nil
 	}
-	if w.feed == nil {
-		if err := w.begin(); err != nil {
-			return w.fail(err)
-		}
-	}
-	for i := range ts {
-		if _, ok := w.ids[ts[i].ID]; ok {
-			w.dup = true
-		}
-		w.ids[ts[i].ID] = struct{}{}
-		w.bytes += ticketBytes(&ts[i])
-	}
-	w.tickets += len(ts)
-	select {
-	case w.feed <- ts:
-		return nil
-	case err := <-w.copyRes: // the COPY ended before its input did: it failed
-		w.copyOut, w.copyErr = true, err
-		if err == nil {
-			err = errors.New("ended early")
-		}
-		return w.fail(fmt.Errorf("copy to staging: %w", err))
-	case <-w.ctx.Done():
-		return w.fail(w.ctx.Err())
-	}
+	return k.fail(ctx, k.copyPage(ctx))
 }
 
-// Open takes the batch's connection and opens its transaction now, rather
-// than at the first Add or at Commit. The pipeline opens each batch before
-// handing it over, so that batches take connections in batch order: a
-// batch waiting for its turn to commit then never holds a connection that
-// one ahead of it still needs (which a small pool could otherwise deadlock
-// on).
-func (w *BatchWriter) Open() error {
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.done:
-		return errors.New("load: Open on a finished batch")
-	case w.tx != nil:
+// Err is the sink's failure, or nil.
+func (k *Sink) Err() error { return k.err }
+
+// Reject sets a record aside with the current batch.
+func (k *Sink) Reject(r Reject) {
+	if k.ids == nil {
+		k.ids, k.start = map[int64]struct{}{}, time.Now()
+	}
+	k.rejects = append(k.rejects, r)
+}
+
+// begin opens the batch's transaction.
+func (k *Sink) begin(ctx context.Context) error {
+	if k.tx != nil {
 		return nil
 	}
-	tx, err := w.s.pool.Begin(w.ctx)
+	tx, err := k.s.pool.Begin(ctx)
 	if err != nil {
-		return w.fail(err)
-	}
-	w.tx = tx
-	return nil
-}
-
-// begin opens the transaction (unless Open did), creates the staging table
-// and starts the COPY into it, fed by Add.
-func (w *BatchWriter) begin() error {
-	if err := w.Open(); err != nil {
 		return err
 	}
-	tx := w.tx
-	if _, err := tx.Exec(w.ctx, mergeSettingsSQL+createStageSQL); err != nil {
-		return fmt.Errorf("staging table: %w", err)
-	}
-	w.feed = make(chan []transform.Ticket)
-	w.copyRes = make(chan error, 1)
-	src := &feedSource{ctx: w.ctx, feed: w.feed}
-	go func() {
-		_, err := tx.CopyFrom(w.ctx, pgx.Identifier{"ratickets_stage"}, stageColumns, src)
-		w.copyRes <- err
-	}()
+	k.tx = tx
 	return nil
 }
 
-// endCopy closes the COPY's input and waits for it to finish.
-func (w *BatchWriter) endCopy() error {
-	if w.feed == nil || w.copyOut {
-		return w.copyErr
+// copyPage copies the added tickets into the staging table, creating it
+// first when this is the batch's first page.
+func (k *Sink) copyPage(ctx context.Context) error {
+	if len(k.page) == 0 {
+		return nil
 	}
-	close(w.feed)
-	w.copyOut = true
-	w.copyErr = <-w.copyRes
-	return w.copyErr
-}
-
-func (w *BatchWriter) fail(err error) error {
-	if cerr := w.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		err = fmt.Errorf("%w (%v)", cerr, err) // the cause, for callers that branch on it
-	}
-	if w.err == nil {
-		w.err = fmt.Errorf("load: batch of %d tickets: %w", w.tickets, err)
-	}
-	return w.err
-}
-
-// Abort rolls the batch back. It is safe after Commit (then it does
-// nothing) and more than once.
-func (w *BatchWriter) Abort() {
-	if w.done {
-		return
-	}
-	w.done = true
-	if w.tx == nil {
-		return
-	}
-	_ = w.endCopy()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
-	defer cancel()
-	_ = w.tx.Rollback(ctx)
-}
-
-// Merge ends the batch's COPY and runs the merge statement, without
-// committing: the rows stay invisible to others until Commit. The pipeline
-// uses it to merge a batch while the previous one is still committing
-// (when no ticket is in both, see Overlaps). Commit calls it when it was
-// not called.
-func (w *BatchWriter) Merge() (Counts, error) {
-	switch {
-	case w.done:
-		return Counts{}, errors.New("load: Merge on a finished batch")
-	case w.err != nil:
-		return Counts{}, w.err
-	case w.merged:
-		return w.counts, nil
-	}
-	if err := w.merge(); err != nil {
-		return Counts{}, w.fail(err)
-	}
-	return w.counts, nil
-}
-
-func (w *BatchWriter) merge() error {
-	ctx := w.ctx
-	// Without tickets there is nothing to merge (and maybe no transaction
-	// yet: Commit opens one).
-	if w.feed != nil {
-		if err := w.endCopy(); err != nil {
-			return fmt.Errorf("copy to staging: %w", err)
+	if k.seq == 0 {
+		if err := k.begin(ctx); err != nil {
+			return err
 		}
+		if _, err := k.tx.Exec(ctx, mergeSettingsSQL+createStageSQL); err != nil {
+			return fmt.Errorf("staging table: %w", err)
+		}
+	}
+	_, err := k.tx.CopyFrom(ctx, pgx.Identifier{"ratickets_stage"}, stageColumns,
+		pgx.CopyFromSlice(len(k.page), func(i int) ([]any, error) {
+			// pgx encodes a row's values before it asks for the next row,
+			// so one slice serves every row.
+			k.row = appendTicketRow(k.row[:0], &k.page[i], k.seq+int32(i)+1)
+			return k.row, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy to staging: %w", err)
+	}
+	k.seq += int32(len(k.page))
+	k.page = k.page[:0]
+	return nil
+}
+
+// Commit ends the current batch: it merges the batch and commits it
+// together with its rejects, the run's counters, progress (when non-nil)
+// and the checkpoint (when non-nil). An empty batch still commits those
+// (backfills move their checkpoint across runs of 404s). On failure
+// nothing of the batch is stored.
+func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) error {
+	if k.err != nil {
+		return k.err
+	}
+	tickets := k.Len()
+	c, err := k.commit(ctx, progress, cp)
+	if err != nil {
+		return k.fail(ctx, err)
+	}
+	k.counts.Add(c)
+	k.s.logger(ctx).Debug().Int("tickets", tickets).Int64("inserted", c.Inserted).Int64("updated", c.Updated).
+		Int64("unchanged", c.Unchanged).Int64("rejected", c.Rejected).Dur("duration", time.Since(k.start)).
+		Msg("batch merged")
+	k.reset()
+	return nil
+}
+
+// reset empties the current batch, once committed or rolled back.
+func (k *Sink) reset() {
+	k.tx, k.ids, k.dup, k.seq, k.bytes, k.page, k.rejects = nil, nil, false, 0, 0, k.page[:0], nil
+}
+
+func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (Counts, error) {
+	var c Counts
+	if err := k.copyPage(ctx); err != nil {
+		return c, err
+	}
+	if err := k.begin(ctx); err != nil {
+		return c, err
+	}
+	tx := k.tx
+	if k.seq > 0 {
 		merge := mergeSQL
-		if !w.dup {
+		if !k.dup {
 			merge = mergeNoDupSQL
 		}
 		// work_mem is sized now that the batch's size is known.
-		if _, err := w.tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dkB'", workMemKB(w.bytes))); err != nil {
-			return fmt.Errorf("merge settings: %w", err)
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dkB'", workMemKB(k.bytes))); err != nil {
+			return c, fmt.Errorf("merge settings: %w", err)
 		}
-		c := &w.counts
-		if err := w.tx.QueryRow(ctx, merge, w.runID, w.listed).Scan(&c.Inserted, &c.Updated, &c.Unchanged); err != nil {
-			return fmt.Errorf("merge: %w", err)
-		}
-	}
-	w.merged = true
-	return nil
-}
-
-// Overlaps reports whether a ticket is in both batches; then the later one
-// must not merge before the earlier one has committed. Call it only once
-// both writers are done with Add.
-func (w *BatchWriter) Overlaps(o *BatchWriter) bool {
-	a, b := w.ids, o.ids
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	for id := range a {
-		if _, ok := b[id]; ok {
-			return true
+		if err := tx.QueryRow(ctx, merge, k.runID, k.listed).Scan(&c.Inserted, &c.Updated, &c.Unchanged); err != nil {
+			return c, fmt.Errorf("merge: %w", err)
 		}
 	}
-	return false
-}
-
-// Commit merges the batch (unless Merge did already) and commits it
-// together with its rejects, the run's counters, progress (when non-nil)
-// and the checkpoint (when non-nil). On failure nothing of the batch is
-// stored.
-func (w *BatchWriter) Commit(progress *Progress, cp *Checkpoint) (Counts, error) {
-	if w.done {
-		return Counts{}, errors.New("load: Commit on a finished batch")
-	}
-	if w.err != nil {
-		w.Abort()
-		return Counts{}, w.err
-	}
-	c, err := w.commit(progress, cp)
-	if err != nil {
-		w.Abort()
-		return Counts{}, w.fail(err)
-	}
-	w.done = true
-	w.s.logger(w.ctx).Debug().Int("tickets", w.tickets).Int64("inserted", c.Inserted).Int64("updated", c.Updated).
-		Int64("unchanged", c.Unchanged).Int64("rejected", c.Rejected).Dur("duration", time.Since(w.start)).
-		Msg("batch merged")
-	return c, nil
-}
-
-func (w *BatchWriter) commit(progress *Progress, cp *Checkpoint) (Counts, error) {
-	ctx := w.ctx
-	if !w.merged {
-		if err := w.merge(); err != nil {
-			return Counts{}, err
-		}
-	}
-	if w.tx == nil {
-		tx, err := w.s.pool.Begin(ctx)
-		if err != nil {
-			return Counts{}, err
-		}
-		w.tx = tx
-	}
-	c := w.counts
-	tx := w.tx
-	if len(w.rejects) > 0 {
-		rows := make([][]any, len(w.rejects))
-		for i, r := range w.rejects {
+	if len(k.rejects) > 0 {
+		rows := make([][]any, len(k.rejects))
+		for i, r := range k.rejects {
 			var field *string
 			if r.Field != "" {
 				field = &r.Field
 			} else {
 				c.Rejected++
 			}
-			rows[i] = []any{w.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), field}
+			rows[i] = []any{k.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), field}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_records"},
 			[]string{"run_id", "ticket_id", "raw", "reason", "field"}, pgx.CopyFromRows(rows)); err != nil {
@@ -376,12 +256,12 @@ func (w *BatchWriter) commit(progress *Progress, cp *Checkpoint) (Counts, error)
 	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,
 		inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5,
 		rejected = rejected + $6 WHERE id = $1`,
-		w.runID, seen, c.Inserted, c.Updated, c.Unchanged, c.Rejected); err != nil {
+		k.runID, seen, c.Inserted, c.Updated, c.Unchanged, c.Rejected); err != nil {
 		return c, fmt.Errorf("run counters: %w", err)
 	}
 	if p := progress; p != nil {
 		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET requests = $2, retries = $3, pages = $4 WHERE id = $1`,
-			w.runID, p.Requests, p.Retries, p.Pages); err != nil {
+			k.runID, p.Requests, p.Retries, p.Pages); err != nil {
 			return c, fmt.Errorf("run progress: %w", err)
 		}
 	}
@@ -390,47 +270,44 @@ func (w *BatchWriter) commit(progress *Progress, cp *Checkpoint) (Counts, error)
 			return c, fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := k.lock.Check(ctx); err != nil {
 		return c, err
 	}
-	return c, nil
+	return c, tx.Commit(ctx)
 }
 
-// feedSource is the COPY's row source: the slices Add sends, in order.
-type feedSource struct {
-	ctx  context.Context
-	feed <-chan []transform.Ticket
-	cur  []transform.Ticket
-	i    int
-	seq  int32 // rows so far: the staging table's seq column
-	row  []any
-	err  error
-}
-
-func (f *feedSource) Next() bool {
-	for f.i >= len(f.cur) {
-		select {
-		case ts, ok := <-f.feed:
-			if !ok {
-				return false
-			}
-			f.cur, f.i = ts, 0
-		case <-f.ctx.Done():
-			f.err = f.ctx.Err()
-			return false
-		}
+// fail makes err the sink's sticky error (when non-nil) and rolls back the
+// open batch, which is then gone (Len is 0).
+func (k *Sink) fail(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
 	}
-	t := &f.cur[f.i]
-	f.i++
-	f.seq++
-	// pgx encodes a row's values before it asks for the next row, so one
-	// slice serves every row.
-	f.row = appendTicketRow(f.row[:0], t, f.seq)
-	return true
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w (%w)", cerr, err) // the cause, for callers that branch on it
+	}
+	k.err = fmt.Errorf("load: batch of %d tickets: %w", k.Len(), err)
+	k.rollback()
+	k.reset()
+	return k.err
 }
 
-func (f *feedSource) Values() ([]any, error) { return f.row, nil }
-func (f *feedSource) Err() error             { return f.err }
+func (k *Sink) rollback() {
+	if k.tx == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = k.tx.Rollback(ctx)
+	k.tx = nil
+}
+
+// Close rolls back a batch that was not committed (the run stopped) and
+// returns the counts of the committed batches, and the sink's failure if
+// it failed. It is safe to call more than once.
+func (k *Sink) Close() (Counts, error) {
+	k.rollback()
+	return k.counts, k.err
+}
 
 // ticketBytes estimates a ticket's size in the merge's memory: fixed
 // columns and tuple overhead, raw, and the text kept twice (in raw and in

@@ -2,8 +2,8 @@ package load
 
 import "strings"
 
-// The SQL of the load path, in one place so that the column lists of the
-// staging table, the merge and the history stay in step.
+// The SQL of the load path. The ticket's column lists in it are generated
+// from ticketColumns (columns.go); testdata/sql.golden shows the result.
 
 // mergeSettingsSQL prepares a batch's transaction (it runs with
 // createStageSQL in one round trip; work_mem is set at commit, once the
@@ -37,22 +37,31 @@ END
 $$;
 `
 
-const createStageSQL = `CREATE TEMP TABLE ratickets_stage (
-    id bigint NOT NULL, achievement_id bigint, achievement_title text, achievement_description text,
-    achievement_type text, points integer, badge_name text, achievement_author text, game_id bigint,
-    game_title text, game_icon text, console_name text, reported_at timestamptz NOT NULL,
-    report_type ticket_type NOT NULL, report_type_code smallint NOT NULL,
-    report_state ticket_state NOT NULL, report_state_code smallint NOT NULL, hardcore boolean,
-    report_notes text, reported_by text, resolved_at timestamptz, resolved_by text, rom_hash text,
-    emulator text, emulator_core text, emulator_version text, raw jsonb NOT NULL, seq integer NOT NULL
+// createStageSQL creates the staging table COPY fills: the ticket columns,
+// then seq.
+var createStageSQL = `CREATE TEMP TABLE ratickets_stage (
+    ` + list("    ", all, func(c column) string { return c.name + " " + c.typ }) + `,
+    seq integer NOT NULL
 ) ON COMMIT DROP`
+
+// sqlf fills the template's «placeholders» with the ticket's column lists.
+var sqlf = strings.NewReplacer(
+	"«all»", list("        ", all, prefixed("")),
+	"«set»", list("        ", compared, func(c column) string { return c.name + " = EXCLUDED." + c.name }),
+	"«t.compared»", list("               ", compared, prefixed("t.")),
+	"«s.compared»", list("               ", compared, prefixed("s.")),
+	"«conflict.t»", list("           ", compared, prefixed("t.")),
+	"«conflict.excluded»", list("           ", compared, prefixed("EXCLUDED.")),
+	"«t.history»", list("            ", history, prefixed("t.")),
+	"«s.history»", list("            ", history, prefixed("s.")),
+	"«history»", list("        ", history, prefixed("")),
+).Replace
 
 // mergeSQL: $1 run id, $2 whether the batch came from the open list.
 //
 // All CTEs see the tables as they were before the statement, so prev holds
 // the old values; the deferred exclusion constraint on ticket_history lets
 // the old current version close and the new one open in the same statement.
-// The history columns here must match 00002_history.sql.
 //
 // Cost notes (see BENCHMARKS.md): change detection happens once, in prev,
 // so that an unchanged ticket never reaches INSERT … ON CONFLICT (which
@@ -62,79 +71,38 @@ const createStageSQL = `CREATE TEMP TABLE ratickets_stage (
 // columns changed has changed as a whole (they are a subset of the compared
 // columns, and vanished_at is in both), so "history_changed" implies that
 // up writes the row.
-const mergeSQL = `
+var mergeSQL = sqlf(`
 WITH prev AS MATERIALIZED (
     SELECT s.*,
            t.id IS NULL AS is_new,
            t.id IS NULL OR t.vanished_at IS NOT NULL
-           OR (t.achievement_id, t.achievement_title, t.achievement_description, t.achievement_type,
-               t.points, t.badge_name, t.achievement_author, t.game_id, t.game_title, t.game_icon,
-               t.console_name, t.reported_at, t.report_type, t.report_type_code, t.report_state,
-               t.report_state_code, t.hardcore, t.report_notes, t.reported_by, t.resolved_at,
-               t.resolved_by, t.rom_hash, t.emulator, t.emulator_core, t.emulator_version, t.raw)
+           OR («t.compared»)
               IS DISTINCT FROM
-              (s.achievement_id, s.achievement_title, s.achievement_description, s.achievement_type,
-               s.points, s.badge_name, s.achievement_author, s.game_id, s.game_title, s.game_icon,
-               s.console_name, s.reported_at, s.report_type, s.report_type_code, s.report_state,
-               s.report_state_code, s.hardcore, s.report_notes, s.reported_by, s.resolved_at,
-               s.resolved_by, s.rom_hash, s.emulator, s.emulator_core, s.emulator_version, s.raw)
+              («s.compared»)
            AS changed,
-           (t.report_state, t.report_state_code, t.report_type, t.report_type_code, t.resolved_at,
-            t.resolved_by, t.report_notes, t.achievement_title, t.achievement_description, t.points,
-            t.vanished_at)
+           («t.history», t.vanished_at)
            IS DISTINCT FROM
-           (s.report_state, s.report_state_code, s.report_type, s.report_type_code, s.resolved_at,
-            s.resolved_by, s.report_notes, s.achievement_title, s.achievement_description, s.points,
-            NULL::timestamptz) AS history_changed
+           («s.history», NULL::timestamptz) AS history_changed
     FROM (SELECT DISTINCT ON (id) * FROM ratickets_stage ORDER BY id, seq DESC) s
     LEFT JOIN tickets t ON t.id = s.id
 ),
 up AS (
     INSERT INTO tickets AS t (
-        id, achievement_id, achievement_title, achievement_description, achievement_type, points,
-        badge_name, achievement_author, game_id, game_title, game_icon, console_name, reported_at,
-        report_type, report_type_code, report_state, report_state_code, hardcore, report_notes,
-        reported_by, resolved_at, resolved_by, rom_hash, emulator, emulator_core, emulator_version,
-        raw, first_seen_at, updated_at, vanished_at)
-    SELECT id, achievement_id, achievement_title, achievement_description, achievement_type, points,
-        badge_name, achievement_author, game_id, game_title, game_icon, console_name, reported_at,
-        report_type, report_type_code, report_state, report_state_code, hardcore, report_notes,
-        reported_by, resolved_at, resolved_by, rom_hash, emulator, emulator_core, emulator_version,
-        raw, now(), now(), NULL
+        «all»,
+        first_seen_at, updated_at, vanished_at)
+    SELECT «all»,
+        now(), now(), NULL
     FROM prev
     WHERE changed
     -- prev decided; the conflict branch stays exact should another writer
     -- have touched the row since (runs hold an advisory lock, others may not).
     ON CONFLICT (id) DO UPDATE SET
-        achievement_id = EXCLUDED.achievement_id, achievement_title = EXCLUDED.achievement_title,
-        achievement_description = EXCLUDED.achievement_description,
-        achievement_type = EXCLUDED.achievement_type, points = EXCLUDED.points,
-        badge_name = EXCLUDED.badge_name, achievement_author = EXCLUDED.achievement_author,
-        game_id = EXCLUDED.game_id, game_title = EXCLUDED.game_title, game_icon = EXCLUDED.game_icon,
-        console_name = EXCLUDED.console_name, reported_at = EXCLUDED.reported_at,
-        report_type = EXCLUDED.report_type, report_type_code = EXCLUDED.report_type_code,
-        report_state = EXCLUDED.report_state, report_state_code = EXCLUDED.report_state_code,
-        hardcore = EXCLUDED.hardcore, report_notes = EXCLUDED.report_notes,
-        reported_by = EXCLUDED.reported_by, resolved_at = EXCLUDED.resolved_at,
-        resolved_by = EXCLUDED.resolved_by, rom_hash = EXCLUDED.rom_hash,
-        emulator = EXCLUDED.emulator, emulator_core = EXCLUDED.emulator_core,
-        emulator_version = EXCLUDED.emulator_version, raw = EXCLUDED.raw,
+        «set»,
         updated_at = EXCLUDED.updated_at, vanished_at = NULL
     WHERE t.vanished_at IS NOT NULL
-       OR (t.achievement_id, t.achievement_title, t.achievement_description, t.achievement_type,
-           t.points, t.badge_name, t.achievement_author, t.game_id, t.game_title, t.game_icon,
-           t.console_name, t.reported_at, t.report_type, t.report_type_code, t.report_state,
-           t.report_state_code, t.hardcore, t.report_notes, t.reported_by, t.resolved_at,
-           t.resolved_by, t.rom_hash, t.emulator, t.emulator_core, t.emulator_version, t.raw)
+       OR («conflict.t»)
           IS DISTINCT FROM
-          (EXCLUDED.achievement_id, EXCLUDED.achievement_title, EXCLUDED.achievement_description,
-           EXCLUDED.achievement_type, EXCLUDED.points, EXCLUDED.badge_name,
-           EXCLUDED.achievement_author, EXCLUDED.game_id, EXCLUDED.game_title, EXCLUDED.game_icon,
-           EXCLUDED.console_name, EXCLUDED.reported_at, EXCLUDED.report_type,
-           EXCLUDED.report_type_code, EXCLUDED.report_state, EXCLUDED.report_state_code,
-           EXCLUDED.hardcore, EXCLUDED.report_notes, EXCLUDED.reported_by, EXCLUDED.resolved_at,
-           EXCLUDED.resolved_by, EXCLUDED.rom_hash, EXCLUDED.emulator, EXCLUDED.emulator_core,
-           EXCLUDED.emulator_version, EXCLUDED.raw)
+          («conflict.excluded»)
 ),
 closed AS (
     UPDATE ticket_history h SET valid_to = now()
@@ -142,12 +110,12 @@ closed AS (
     WHERE h.ticket_id = p.id AND h.valid_to IS NULL AND p.history_changed AND NOT p.is_new
 ),
 opened AS (
-    INSERT INTO ticket_history (ticket_id, valid_from, report_state, report_state_code, report_type,
-        report_type_code, resolved_at, resolved_by, report_notes, achievement_title,
-        achievement_description, points, vanished_at, run_id)
-    SELECT id, now(), report_state, report_state_code, report_type, report_type_code,
-        resolved_at, resolved_by, report_notes, achievement_title,
-        achievement_description, points, NULL, $1
+    INSERT INTO ticket_history (ticket_id, valid_from,
+        «history»,
+        vanished_at, run_id)
+    SELECT id, now(),
+        «history»,
+        NULL, $1
     FROM prev
     WHERE history_changed
 ),
@@ -161,7 +129,7 @@ seen AS (
 SELECT count(*) FILTER (WHERE is_new),
        count(*) FILTER (WHERE changed AND NOT is_new),
        count(*) FILTER (WHERE NOT changed)
-FROM prev`
+FROM prev`)
 
 // mergeNoDupSQL is mergeSQL for a batch known to hold each id once (the
 // usual case): the staging table is read as is, without the sort that
@@ -170,12 +138,12 @@ var mergeNoDupSQL = strings.Replace(mergeSQL,
 	"(SELECT DISTINCT ON (id) * FROM ratickets_stage ORDER BY id, seq DESC) s", "ratickets_stage s", 1)
 
 // markVanishedSQL: $1 ticket ids, $2 run id.
-const markVanishedSQL = `
+var markVanishedSQL = sqlf(`
 WITH v AS (
     UPDATE tickets SET vanished_at = now(), updated_at = now()
     WHERE id = ANY($1) AND vanished_at IS NULL
-    RETURNING id, vanished_at, report_state, report_state_code, report_type, report_type_code,
-        resolved_at, resolved_by, report_notes, achievement_title, achievement_description, points
+    RETURNING id, vanished_at,
+        «history»
 ),
 closed AS (
     UPDATE ticket_history h SET valid_to = now()
@@ -183,15 +151,16 @@ closed AS (
     RETURNING h.id
 ),
 opened AS (
-    INSERT INTO ticket_history (ticket_id, valid_from, report_state, report_state_code, report_type,
-        report_type_code, resolved_at, resolved_by, report_notes, achievement_title,
-        achievement_description, points, vanished_at, run_id)
-    SELECT id, now(), report_state, report_state_code, report_type, report_type_code, resolved_at,
-        resolved_by, report_notes, achievement_title, achievement_description, points, vanished_at, $2
+    INSERT INTO ticket_history (ticket_id, valid_from,
+        «history»,
+        vanished_at, run_id)
+    SELECT id, now(),
+        «history»,
+        vanished_at, $2
     FROM v
     RETURNING id
 )
-SELECT count(*) FROM v`
+SELECT count(*) FROM v`)
 
 const upsertCheckpointSQL = `INSERT INTO backfill_checkpoints (name, position, done, updated_at)
 VALUES ($1, $2, $3, now())

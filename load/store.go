@@ -33,23 +33,69 @@ func New(pool *pgxpool.Pool, log zerolog.Logger) *Store {
 // Pool returns the store's pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Lock is a held advisory lock; it lives on one dedicated connection.
+// Lock is a held advisory lock; it lives on one dedicated connection,
+// whose session must stay alive for as long as the run writes.
 type Lock struct{ conn *pgxpool.Conn }
 
-// Release unlocks and returns the connection to the pool. It is safe to call
-// on a nil Lock and more than once.
+// ErrLockLost fails a run whose lock session ended (killed by a DBA, cut by
+// a proxy or a network failure): another run may hold the lock by now, so
+// the run must not write anything more.
+var ErrLockLost = errors.New("load: the run lost its advisory lock (its database session ended)")
+
+// Check reports whether the lock is still held, on the lock's own
+// session: ErrLockLost (wrapping the cause) when that session is gone or
+// no longer holds it. A nil Lock always passes. Not safe for concurrent
+// use.
+func (l *Lock) Check(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	if l.conn == nil {
+		return ErrLockLost
+	}
+	var held bool
+	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+		AND pid = pg_backend_pid() AND granted AND objsubid = 1
+		AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid)`, lockKey).Scan(&held)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return err // cancelled: not a lost lock
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrLockLost, err)
+	case !held:
+		return ErrLockLost
+	}
+	return nil
+}
+
+// Release unlocks and ends the lock's session (and so the settings that
+// kept it alive, see lockSessionSQL). It is safe to call on a nil Lock and
+// more than once.
 func (l *Lock) Release() {
 	if l == nil || l.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey); err != nil {
-		// The session may be gone (server restart); closing it frees the lock.
-		_ = l.conn.Conn().Close(ctx)
-	}
-	l.conn.Release()
+	// Unlock first: the server frees a closed session's locks only once its
+	// backend has exited, which the next run could race.
+	_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey)
+	_ = l.conn.Conn().Close(ctx)
+	l.conn.Release() // the pool drops a closed connection
 	l.conn = nil
+}
+
+// lockSessionSQL keeps the lock's session from being ended for idleness:
+// between checks it may sit idle for as long as a run takes. The server's
+// TCP keepalives probe a quiet connection every minute, so that a peer that
+// vanished is noticed and a NAT or proxy does not drop the connection as
+// idle (they do nothing on a Unix socket). idle_session_timeout exists from
+// PostgreSQL 14 on; older servers have no such timeout to disable.
+var lockSessionSQL = []string{
+	"SET tcp_keepalives_idle = 60",
+	"SET tcp_keepalives_interval = 10",
+	"SET tcp_keepalives_count = 6",
+	"SET idle_session_timeout = 0",
 }
 
 // TryLock takes the writers' advisory lock without waiting. ok is false when
@@ -58,6 +104,13 @@ func (s *Store) TryLock(ctx context.Context) (lock *Lock, ok bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("load: connect: %w", err)
+	}
+	for _, set := range lockSessionSQL {
+		var pgErr *pgconn.PgError
+		if _, err := conn.Exec(ctx, set); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42704") {
+			conn.Release()
+			return nil, false, fmt.Errorf("load: lock session: %w", err)
+		}
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey).Scan(&ok); err != nil {
 		conn.Release()

@@ -60,28 +60,25 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 				progress(next-from, total, final)
 			}
 		}
-		m := startMerger(ctx, r)
-		b := m.newBatcher(false)
+		b := r.newBatcher(false)
 		lastCP := time.Now()
 		// flush commits the batch with a checkpoint saying where to resume.
 		flush := func(resumeAt int64, done bool) error {
 			pos, _ := json.Marshal(position{NextID: resumeAt})
-			bt := b.take()
-			bt.Checkpoint = &load.Checkpoint{Name: name, Position: pos, Done: done}
 			lastCP = time.Now()
-			return m.send(bt)
+			return b.flush(ctx, &load.Checkpoint{Name: name, Position: pos, Done: done})
 		}
 		work := func() error {
 			for ; next <= to; next++ {
-				raw, err := r.cfg.Client.Ticket(m.ctx, next)
-				r.sum.Pages++
+				raw, err := r.cfg.Client.Ticket(ctx, next)
+				r.sum.Lookups++
 				switch {
 				case errors.Is(err, extract.ErrNotFound):
 					r.sum.NotFound++
 				case err != nil:
 					return fmt.Errorf("backfill ticket %d: %w", next, err)
 				default:
-					b.add(raw)
+					b.add(ctx, raw)
 					r.sum.Seen++
 				}
 				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
@@ -93,8 +90,7 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 			}
 			return flush(next, true)
 		}
-		err := errors.Join(work(), m.wait())
-		b.discard()
+		err := errors.Join(work(), b.close())
 		report(true)
 		return err
 	})
@@ -162,15 +158,12 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		}
 		opts := r.cfg.Scan
 		opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
-		m := startMerger(ctx, r)
-		b := m.newBatcher(false)
+		b := r.newBatcher(false)
 		lastCP := time.Now()
 		flush := func(done bool) error {
 			raw, _ := json.Marshal(pos)
 			lastCP = time.Now()
-			bt := b.take()
-			bt.Checkpoint = &load.Checkpoint{Name: name, Position: raw, Done: done}
-			return m.send(bt)
+			return b.flush(ctx, &load.Checkpoint{Name: name, Position: raw, Done: done})
 		}
 		maybeFlush := func() error {
 			if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
@@ -184,7 +177,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		work := func() error {
 			for pos.Index < len(pos.Games) {
 				game := pos.Games[pos.Index]
-				for page, err := range r.cfg.Client.ScanGame(m.ctx, game, pos.Unofficial, opts) {
+				for page, err := range r.cfg.Client.ScanGame(ctx, game, pos.Unofficial, opts) {
 					if errors.Is(err, extract.ErrNotFound) {
 						break // the game is gone: nothing (more) to fetch
 					}
@@ -193,12 +186,12 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 					}
 					r.sum.Pages++
 					for _, raw := range page.Tickets {
-						b.add(raw)
+						b.add(ctx, raw)
 						r.sum.Seen++
 					}
 					// Say which list the tickets came from: an unofficial one can
 					// never be in the open list, so reconciliation leaves it be.
-					if err := cfg.Store.MarkUnofficial(m.ctx, r.runID, pos.Unofficial, ticketIDs(page.Tickets)); err != nil {
+					if err := cfg.Store.MarkUnofficial(ctx, r.runID, pos.Unofficial, ticketIDs(page.Tickets)); err != nil {
 						return err
 					}
 					// The checkpoint still names this half: a resume reads
@@ -218,8 +211,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			}
 			return flush(true)
 		}
-		err = errors.Join(work(), m.wait())
-		b.discard()
+		err = errors.Join(work(), b.close())
 		report(true)
 		return err
 	})

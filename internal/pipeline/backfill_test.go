@@ -62,6 +62,9 @@ func TestBackfillIDsResumes(t *testing.T) {
 	if resumed >= span || resumed < span-300 {
 		t.Errorf("resumed run made %d lookups for a range of %d after 300 done: did not resume from the checkpoint", resumed, span)
 	}
+	if sum.Pages != 0 || sum.Lookups != resumed {
+		t.Errorf("pages %d, lookups %d: want 0 pages (i= requests are lookups) and %d lookups", sum.Pages, sum.Lookups, resumed)
+	}
 	if !final || lastDone != lastTotal || lastTotal != span {
 		t.Errorf("progress ended at %d/%d final=%v", lastDone, lastTotal, final)
 	}

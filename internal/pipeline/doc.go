@@ -5,7 +5,9 @@
 //
 //	extract (HTTP, paging, retries) -> transform (pure mapping) -> load (Postgres)
 //
-// The stages overlap through bounded channels: the next page downloads while
-// the previous batch merges, and memory does not grow with the number of
-// tickets.
+// The pipeline decides where a batch ends (batch.go: by size or by age);
+// load.Sink writes the batches, one at a time, each in one transaction, its
+// tickets streamed to the database a page at a time, so memory does not grow
+// with the number of tickets. Files: run.go (the run's lifecycle), batch.go,
+// sync.go (the open-list scan), reconcile.go, backfill.go.
 package pipeline

@@ -15,8 +15,8 @@ import (
 )
 
 // smallPool gives e a store on a pool of two connections (one of them is
-// the run's lock) and tiny batches: every batch then waits for a
-// connection, and batches merge two at a time.
+// the run's lock) and tiny batches: a run that ever needed two connections
+// for its batches would wait for ever.
 func smallPool(t *testing.T, e *env) {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(e.pool.Config().ConnString())
@@ -34,9 +34,8 @@ func smallPool(t *testing.T, e *env) {
 }
 
 // A backfill by id cuts batches per ticket, so runs of rejected records make
-// batches that hold nothing else; such a batch has no connection until it
-// is handed over. With a pool this small it must take one before the next
-// batch does (load.BatchWriter.Open), or the two wait for each other.
+// batches that hold nothing else; such a batch takes its connection only
+// at its commit. With a pool this small, no other batch may hold one then.
 func TestTinyBatchesSmallPoolBackfill(t *testing.T) {
 	t.Parallel()
 	e := setup(t, fakeapi.Options{Seed: 12, Tickets: 400})

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/ratickets/ratickets/load"
+	"github.com/ratickets/ratickets/transform"
+)
+
+// batcher cuts a run's records into batches: it transforms each record,
+// sets the rejects aside, and ends a batch by size or by age. Where a batch
+// ends is all it decides; its load.Sink writes the batches, one at a time.
+type batcher struct {
+	r       *runner
+	sink    *load.Sink
+	size    int
+	listed  bool
+	started time.Time // when the current batch got its first record
+	failed  bool      // flush returned the sink's failure
+}
+
+func (r *runner) newBatcher(listed bool) *batcher {
+	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed, r.lock), size: r.cfg.batchSize(), listed: listed}
+}
+
+// add transforms a record into the current batch. A failure to write it is
+// kept by the sink: due reports the batch due, and flush returns it.
+func (b *batcher) add(ctx context.Context, raw json.RawMessage) {
+	if b.sink.Len() == 0 {
+		b.started = time.Now()
+	}
+	t, err := transform.Parse(raw)
+	if err != nil {
+		var re *transform.RecordError
+		rej := load.Reject{Raw: raw, Reason: err.Error()}
+		if errors.As(err, &re) {
+			rej.TicketID = re.TicketID
+		}
+		b.sink.Reject(rej)
+		b.r.log.Warn().Str("reason", err.Error()).Msg("record set aside")
+		return
+	}
+	for _, p := range t.Problems {
+		b.sink.Reject(load.Reject{TicketID: &t.ID, Raw: raw, Reason: p.Reason, Field: p.Field})
+		b.r.log.Warn().Int64("ticket_id", t.ID).Str("field", p.Field).Str("reason", p.Reason).Msg("field stored as NULL")
+	}
+	if b.listed {
+		switch t.ReportState {
+		case transform.StateOpen:
+			b.r.seenOpen++
+		case transform.StateRequest:
+			b.r.seenRequest++
+		}
+	}
+	_ = b.sink.Add(ctx, t)
+}
+
+// n is the number of records in the current batch.
+func (b *batcher) n() int { return b.sink.Len() }
+
+func (b *batcher) due(interval time.Duration) bool {
+	n := b.sink.Len()
+	return b.sink.Err() != nil || n >= b.size || (n > 0 && time.Since(b.started) >= interval)
+}
+
+// flush ends the current batch (an empty one when nothing was added, e.g. to
+// carry a checkpoint) and commits it with the run's progress and cp.
+func (b *batcher) flush(ctx context.Context, cp *load.Checkpoint) error {
+	err := b.sink.Commit(ctx, b.r.progress(), cp)
+	b.failed = err != nil
+	return err
+}
+
+// close rolls back a batch that was never flushed (the run stopped) and
+// adds what was committed to the run's counts. It returns the sink's
+// failure unless flush returned it already.
+func (b *batcher) close() error {
+	c, err := b.sink.Close()
+	b.r.sum.Counts.Add(c)
+	if b.failed {
+		return nil
+	}
+	return err
+}

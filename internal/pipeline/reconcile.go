@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ratickets/ratickets/extract"
+)
+
+// maxLookupFailuresInARow ends the lookups when that many fail one after
+// the other: then the API is failing, not one ticket, and every further
+// lookup would only wait through its retries.
+const maxLookupFailuresInARow = 5
+
+// ErrLookupsFailed fails a run whose reconciliation could not look up some
+// tickets (an error other than not-found, past the retries). Everything the
+// other lookups learned is stored.
+var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets")
+
+// reconcile looks up, by id, every ticket the database holds as open or
+// request that the complete scan did not see (and vanished tickets due for
+// another look), and stores what the source says of it now. A not-found
+// answer marks the ticket vanished; its state stays. A lookup that fails
+// otherwise does not stop the others: the run fails at the end, naming the
+// ids it could not look up.
+func (r *runner) reconcile(ctx context.Context) error {
+	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck())
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	r.log.Info().Int("tickets", len(ids)).Msg("reconciling tickets that left the open list")
+	b := r.newBatcher(false)
+	var gone, failed []int64
+	var firstErr error
+	lookErr := func() error {
+		inARow := 0
+		for i, id := range ids {
+			raw, err := r.cfg.Client.Ticket(ctx, id)
+			switch {
+			case errors.Is(err, extract.ErrNotFound):
+				gone = append(gone, id)
+				inARow = 0
+				continue
+			case err != nil && (ctx.Err() != nil || errors.Is(err, extract.ErrUnauthorized)):
+				// Every further lookup would fail the same way.
+				return fmt.Errorf("reconcile ticket %d: %w", id, err)
+			case err != nil:
+				failed = append(failed, id)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("ticket %d: %w", id, err)
+				}
+				r.log.Warn().Int64("ticket_id", id).Err(err).
+					Msg("lookup failed; going on with the other tickets")
+				if inARow++; inARow == maxLookupFailuresInARow {
+					failed = append(failed, ids[i+1:]...)
+					r.log.Warn().Int("failures_in_a_row", inARow).Int("not_tried", len(ids)-i-1).
+						Msg("lookups keep failing; not trying the rest")
+					return nil
+				}
+				continue
+			}
+			inARow = 0
+			b.add(ctx, raw)
+			r.sum.Reconciled++
+			if b.due(r.cfg.flushInterval()) {
+				if err := b.flush(ctx, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}()
+	// What the lookups before a failure learned is still true: store it.
+	if b.n() > 0 && ctx.Err() == nil && !b.failed {
+		lookErr = errors.Join(lookErr, b.flush(ctx, nil))
+	}
+	if mergeErr := b.close(); mergeErr != nil || b.failed {
+		return errors.Join(mergeErr, lookErr)
+	}
+	r.sum.NotFound = int64(len(gone))
+	if ctx.Err() == nil {
+		n, err := r.cfg.Store.MarkVanished(ctx, r.runID, gone)
+		r.sum.Vanished = n
+		lookErr = errors.Join(lookErr, err)
+	}
+	if len(failed) > 0 {
+		r.sum.LookupFailed = failed
+		lookErr = errors.Join(lookErr, fmt.Errorf("%w: %d of %d (ids %s); first error: %w",
+			ErrLookupsFailed, len(failed), len(ids), idList(failed, 50), firstErr))
+	}
+	return lookErr
+}
+
+// idList writes up to limit ids, then how many more there are.
+func idList(ids []int64, limit int) string {
+	var sb strings.Builder
+	for i, id := range ids {
+		if i == limit {
+			fmt.Fprintf(&sb, " and %d more", len(ids)-limit)
+			break
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.FormatInt(id, 10))
+	}
+	return sb.String()
+}

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ratickets/ratickets/extract"
+	"github.com/ratickets/ratickets/load"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultBatchSize       = 5000
+	DefaultFlushInterval   = 2 * time.Second
+	DefaultVanishedRecheck = 24 * time.Hour
+)
+
+// Config is what a Sync or Backfill needs. Zero values mean the stated
+// defaults.
+type Config struct {
+	Client  *extract.Client
+	Store   *load.Store
+	Log     zerolog.Logger
+	Version string // recorded in sync_runs.version
+	// Scan tunes the open-list pager (default page size 100, overlap 10).
+	Scan extract.ScanOptions
+	// BatchSize is how many tickets one transaction merges (default 5000).
+	// Batches span pages.
+	BatchSize int
+	// FlushInterval bounds how long a partial batch waits for more pages
+	// (default 2s), so a slow, rate-limited scan still lands steadily.
+	FlushInterval time.Duration
+	// VanishedRecheck is how long a vanished ticket goes without a lookup
+	// (default 24h): a sync's reconciliation looks it up again once its
+	// last not-found answer is older than that, since a ticket can come
+	// back. Negative: never.
+	VanishedRecheck time.Duration
+}
+
+func (c *Config) vanishedRecheck() time.Duration {
+	switch {
+	case c.VanishedRecheck < 0:
+		return 0
+	case c.VanishedRecheck == 0:
+		return DefaultVanishedRecheck
+	}
+	return c.VanishedRecheck
+}
+
+func (c *Config) batchSize() int {
+	if c.BatchSize > 0 {
+		return c.BatchSize
+	}
+	return DefaultBatchSize
+}
+
+func (c *Config) flushInterval() time.Duration {
+	if c.FlushInterval > 0 {
+		return c.FlushInterval
+	}
+	return DefaultFlushInterval
+}
+
+// Summary is what one run did.
+type Summary struct {
+	RunID          int64
+	Kind           string
+	Status         string // load.Status*; "skipped" when another run held the lock
+	Error          string
+	Pages          int64
+	Lookups        int64 // i= requests of a backfill by id (Pages counts list and game pages)
+	Requests       int64
+	Retries        int64
+	Rereads        int64
+	Seen           int64
+	Counts         load.Counts
+	Reconciled     int64
+	Vanished       int64
+	NotFound       int64
+	// LookupFailed lists the tickets reconciliation could not look up (an
+	// error other than not-found, past the retries); the run then fails.
+	LookupFailed   []int64
+	APIOpenTickets *int64
+	ScanComplete   bool
+	Abandoned      int64 // stale 'running' rows this run marked abandoned
+	Duration       time.Duration
+}
+
+// StatusSkipped is Summary.Status when another run held the lock.
+const StatusSkipped = "skipped"
+
+// ErrAllRejected fails a run in which every record was rejected: that is
+// a sign the source changed shape, not bad luck.
+var ErrAllRejected = errors.New("every record was rejected")
+
+// runner holds one run's state.
+type runner struct {
+	cfg                   Config
+	log                   zerolog.Logger
+	runID                 int64
+	sum                   Summary
+	seenOpen, seenRequest int64
+	base                  extract.Stats // client counters when the run started
+	lock                  *load.Lock    // every batch checks it before it commits
+}
+
+func (r *runner) progress() *load.Progress {
+	st := r.cfg.Client.Stats()
+	r.sum.Requests = st.Requests - r.base.Requests
+	r.sum.Retries = st.Retries - r.base.Retries
+	r.sum.Rereads = st.Rereads - r.base.Rereads
+	return &load.Progress{Requests: r.sum.Requests, Retries: r.sum.Retries, Pages: r.sum.Pages}
+}
+
+// run takes the lock, records the run, calls work, and records the outcome.
+func run(ctx context.Context, cfg Config, kind string, work func(context.Context, *runner) error) (Summary, error) {
+	start := time.Now()
+	log := cfg.Log.With().Str("stage", kind).Logger()
+	// A schema newer than this binary means tables it does not understand:
+	// write nothing, not even a sync_runs row.
+	if err := cfg.Store.CheckSchema(ctx); err != nil {
+		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
+	}
+	lock, ok, err := cfg.Store.TryLock(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
+		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
+	}
+	if !ok {
+		log.Info().Msg("another ratickets run holds the lock; nothing to do")
+		return Summary{Kind: kind, Status: StatusSkipped}, nil
+	}
+	defer lock.Release()
+
+	runID, abandoned, err := cfg.Store.StartRun(ctx, kind, cfg.Version)
+	if err != nil {
+		if ctx.Err() == nil {
+			err = cfg.Store.ExplainTimeout(err)
+		}
+		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
+	}
+	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock}
+	runLog := cfg.Log.With().Int64("run_id", runID).Logger()
+	r.log = runLog.With().Str("stage", kind).Logger()
+	r.sum = Summary{RunID: runID, Kind: kind, Abandoned: abandoned}
+	if abandoned > 0 {
+		r.log.Warn().Int64("abandoned", abandoned).Msg("marked runs left 'running' by a dead process as abandoned")
+	}
+	r.log.Info().Msg("run started")
+	ctx = runLog.WithContext(ctx) // extract and load log with run_id too
+
+	workErr := work(ctx, r)
+	if ctx.Err() == nil {
+		// lock_timeout or statement_timeout: say which, and what to change.
+		workErr = cfg.Store.ExplainTimeout(workErr)
+	}
+	if workErr == nil && r.sum.Seen > 0 && r.sum.Counts.Rejected == r.sum.Seen {
+		workErr = fmt.Errorf("%w (%d records): see rejected_records", ErrAllRejected, r.sum.Seen)
+	}
+	p := r.progress()
+	res := load.RunResult{
+		Status: load.StatusSucceeded, Progress: *p, ScanComplete: r.sum.ScanComplete,
+		Reconciled: r.sum.Reconciled, Vanished: r.sum.Vanished, NotFound: r.sum.NotFound,
+	}
+	switch {
+	case workErr == nil:
+		if kind == load.KindSync && r.sum.ScanComplete {
+			res.Snapshot = &load.Snapshot{APIOpenTickets: r.sum.APIOpenTickets, SeenOpen: r.seenOpen, SeenRequest: r.seenRequest}
+		}
+	case ctx.Err() != nil:
+		res.Status, res.Error = load.StatusCancelled, workErr.Error()
+	default:
+		res.Status, res.Error = load.StatusFailed, workErr.Error()
+	}
+	r.sum.Status, r.sum.Error = res.Status, res.Error
+	r.sum.Duration = time.Since(start)
+	if err := cfg.Store.FinishRun(ctx, runID, res); err != nil {
+		workErr = errors.Join(workErr, err)
+	}
+	// One summary line per stage, then one for the run.
+	runLog.Info().Str("stage", "extract").Int64("pages", r.sum.Pages).Int64("requests", r.sum.Requests).
+		Int64("retries", r.sum.Retries).Int64("rereads", r.sum.Rereads).Bool("scan_complete", r.sum.ScanComplete).
+		Int64("reconciled", r.sum.Reconciled).Int64("not_found", r.sum.NotFound).Msg("stage summary")
+	runLog.Info().Str("stage", "transform").Int64("records", r.sum.Seen).
+		Int64("tickets", r.sum.Seen-r.sum.Counts.Rejected).Int64("rejected", r.sum.Counts.Rejected).Msg("stage summary")
+	runLog.Info().Str("stage", "load").Int64("inserted", r.sum.Counts.Inserted).Int64("updated", r.sum.Counts.Updated).
+		Int64("unchanged", r.sum.Counts.Unchanged).Int64("rejected", r.sum.Counts.Rejected).
+		Int64("vanished", r.sum.Vanished).Msg("stage summary")
+	ev := r.log.Info()
+	if workErr != nil {
+		ev = r.log.Error().Str("error", res.Error)
+	}
+	ev.Str("status", r.sum.Status).Int64("pages", r.sum.Pages).Int64("requests", r.sum.Requests).
+		Int64("retries", r.sum.Retries).Int64("rereads", r.sum.Rereads).Int64("tickets_seen", r.sum.Seen).
+		Int64("inserted", r.sum.Counts.Inserted).Int64("updated", r.sum.Counts.Updated).
+		Int64("unchanged", r.sum.Counts.Unchanged).Int64("rejected", r.sum.Counts.Rejected).
+		Int64("reconciled", r.sum.Reconciled).Int64("vanished", r.sum.Vanished).
+		Bool("scan_complete", r.sum.ScanComplete).Dur("duration", r.sum.Duration).Msg("run finished")
+	return r.sum, workErr
+}
