@@ -67,20 +67,20 @@ func (c *Config) flushInterval() time.Duration {
 
 // Summary is what one run did.
 type Summary struct {
-	RunID          int64
-	Kind           string
-	Status         string // load.Status*; "skipped" when another run held the lock
-	Error          string
-	Pages          int64
-	Lookups        int64 // i= requests of a backfill by id (Pages counts list and game pages)
-	Requests       int64
-	Retries        int64
-	Rereads        int64
-	Seen           int64
-	Counts         load.Counts
-	Reconciled     int64
-	Vanished       int64
-	NotFound       int64
+	RunID      int64
+	Kind       string
+	Status     string // load.Status*; "skipped" when another run held the lock
+	Error      string
+	Pages      int64
+	Lookups    int64 // i= requests of a backfill by id (Pages counts list and game pages)
+	Requests   int64
+	Retries    int64
+	Rereads    int64
+	Seen       int64
+	Counts     load.Counts
+	Reconciled int64
+	Vanished   int64
+	NotFound   int64
 	// LookupFailed lists the tickets reconciliation could not look up (an
 	// error other than not-found, past the retries); the run then fails.
 	LookupFailed   []int64
