@@ -42,7 +42,7 @@ func TestSinkStreamsAndKeepsLastCopy(t *testing.T) {
 		}
 	}
 	add(tickets(1, 250, transform.StateOpen, 1)...) // two pages copied, one pending
-	if n := queryInt(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'`); n != 1 {
+	if n := queryInt(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()`); n != 1 {
 		t.Errorf("%d sessions in a transaction mid-batch, want the batch's 1", n)
 	}
 	if n := queryInt(t, pool, `SELECT count(*) FROM tickets`); n != 0 {

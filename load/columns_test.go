@@ -71,7 +71,7 @@ func TestColumnsMatchSchema(t *testing.T) {
 		return slices.DeleteFunc(cols, func(c string) bool { return slices.Contains(skip, strings.Fields(c)[0]) })
 	}
 	// Written by the merge itself, not from the ticket.
-	stage := columns("pg_temp.ratickets_stage", "seq")
+	stage := columns("pg_temp.ratickets_stage", "lacks", "seq")
 	if tickets := columns("tickets", "first_seen_at", "updated_at", "vanished_at"); !slices.Equal(stage, tickets) {
 		t.Errorf("staging columns\n%s\ndiffer from tickets\n%s", strings.Join(stage, "\n"), strings.Join(tickets, "\n"))
 	}

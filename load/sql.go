@@ -38,9 +38,11 @@ $$;
 `
 
 // createStageSQL creates the staging table COPY fills: the ticket columns,
-// then seq.
+// then lacks (the lackBit of each column the record does not carry), then
+// seq.
 var createStageSQL = `CREATE TEMP TABLE ratickets_stage (
     ` + list("    ", all, func(c column) string { return c.name + " " + c.typ }) + `,
+    lacks integer NOT NULL,
     seq integer NOT NULL
 ) ON COMMIT DROP`
 
@@ -49,11 +51,17 @@ var sqlf = strings.NewReplacer(
 	"«all»", list("        ", all, prefixed("")),
 	"«set»", list("        ", compared, func(c column) string { return c.name + " = EXCLUDED." + c.name }),
 	"«t.compared»", list("               ", compared, prefixed("t.")),
-	"«s.compared»", list("               ", compared, prefixed("s.")),
+	"«merged»", list("           ", compared, func(c column) string {
+		if c.lacking == nil {
+			return "s." + c.name
+		}
+		return merged(c) + " AS " + c.name
+	}),
+	"«s.compared»", list("               ", compared, merged),
 	"«conflict.t»", list("           ", compared, prefixed("t.")),
 	"«conflict.excluded»", list("           ", compared, prefixed("EXCLUDED.")),
 	"«t.history»", list("            ", history, prefixed("t.")),
-	"«s.history»", list("            ", history, prefixed("s.")),
+	"«s.history»", list("            ", history, merged),
 	"«history»", list("        ", history, prefixed("")),
 ).Replace
 
@@ -71,9 +79,14 @@ var sqlf = strings.NewReplacer(
 // columns changed has changed as a whole (they are a subset of the compared
 // columns, and vanished_at is in both), so "history_changed" implies that
 // up writes the row.
+//
+// A v2 record never erases a value it does not carry: prev holds, for each
+// column the record lacks (a bit of s.lacks), the stored value instead of
+// the record's (NULL for a new ticket), so that the column compares equal,
+// is written back unchanged and opens no history version.
 var mergeSQL = sqlf(`
 WITH prev AS MATERIALIZED (
-    SELECT s.*,
+    SELECT s.id, «merged»,
            t.id IS NULL AS is_new,
            t.id IS NULL OR t.vanished_at IS NOT NULL
            OR («t.compared»)
