@@ -97,6 +97,13 @@ const (
 	emulatorRows = 20
 )
 
+// ticketableTitle names what a ticket of analytics.open_tickets or
+// analytics.reopened is about: its achievement, or its leaderboard (whose
+// achievement columns are NULL).
+const ticketableTitle = `CASE WHEN ticketable_type = 'leaderboard'
+				THEN 'Leaderboard: ' || coalesce(leaderboard_title, leaderboard_id::text, '?')
+				ELSE coalesce(achievement_title, '') END`
+
 // readData reads the page's data in one read-only, repeatable-read transaction,
 // so that every figure describes the same moment.
 func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
@@ -204,7 +211,7 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 				return err
 			}
 			rows, err := tx.Query(ctx, `SELECT ticket_id, report_state::text, reported_at,
-				coalesce(game_title, ''), coalesce(console_name, ''), coalesce(achievement_title, ''),
+				coalesce(game_title, ''), coalesce(console_name, ''), `+ticketableTitle+`,
 				coalesce(achievement_author, '')
 				FROM analytics.open_tickets ORDER BY reported_at, ticket_id LIMIT $1`, oldestN)
 			if err != nil {
@@ -241,7 +248,7 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 			// One pass over the view (it walks the whole history): the
 			// total comes along with the top rows.
 			rows, err := tx.Query(ctx, `SELECT ticket_id, reopen_count, last_reopened_at, current_state::text,
-				coalesce(game_title, ''), coalesce(achievement_title, ''), count(*) OVER ()
+				coalesce(game_title, ''), `+ticketableTitle+`, count(*) OVER ()
 				FROM analytics.reopened ORDER BY reopen_count DESC, last_reopened_at DESC, ticket_id LIMIT $1`, reopenedN)
 			if err != nil {
 				return err
