@@ -57,11 +57,12 @@ func TestGenerateWithLeaderboardTickets(t *testing.T) {
 		(SELECT string_agg(ticket_id || ' ' || ticketable_type || ' ' || coalesce(leaderboard_id::text, '-'), ', ')
 		 FROM analytics.resolution_times),
 		(SELECT string_agg(ticket_id || ' ' || ticketable_type || ' ' || leaderboard_title, ', ') FROM analytics.reopened),
-		(SELECT open || ' ' || resolved FROM analytics.backlog_daily WHERE day = '2024-03-12'))`).Scan(&got); err != nil {
+		(SELECT concat_ws(' ', open, leaderboard_open, resolved) FROM analytics.backlog_daily WHERE day = '2024-03-12'),
+		(SELECT sum(opened) || ' ' || sum(leaderboard_opened) FROM analytics.backlog_daily))`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if want := "2 1 3 2 2 1 | 2 1 3 2 2 | 3 2 1 0 0 1 1 3 | 1 achievement -, 2 leaderboard Fastest lap" +
-		" | 3 leaderboard 98 | 2 leaderboard Fastest lap | 2 1"; got != want {
+		" | 3 leaderboard 98 | 2 leaderboard Fastest lap | 2 1 1 | 3 2"; got != want {
 		t.Errorf("views:\n got %s\nwant %s", got, want)
 	}
 

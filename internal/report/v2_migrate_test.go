@@ -16,7 +16,8 @@ const v2Migration = 8
 
 // schemaSnapshot is analyticsSnapshot plus what 00008 changes in the
 // tables: the columns of tickets and ticket_history (type, NOT NULL,
-// default), their constraints, and the enum types with their labels.
+// default), their constraints and indexes, and the enum types with their
+// labels.
 func schemaSnapshot(t *testing.T, db *pgtest.DB) string {
 	t.Helper()
 	rows, err := db.Pool.Query(context.Background(), `
@@ -31,6 +32,9 @@ func schemaSnapshot(t *testing.T, db *pgtest.DB) string {
 		UNION ALL
 		SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
 		FROM pg_constraint WHERE conrelid IN ('tickets'::regclass, 'ticket_history'::regclass)
+		UNION ALL
+		SELECT 'index ' || indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename IN ('tickets', 'ticket_history')
 		UNION ALL
 		SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
 		FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
