@@ -13,5 +13,8 @@
 //	rejected_records, sync_runs counters and the checkpoint
 //
 // An unchanged ticket costs no write to tickets or ticket_history. A batch
-// either commits whole or leaves the database as it was.
+// either commits whole or leaves the database as it was. Tickets of either
+// API (transform.Parse, transform.ParseV2) go through the same Sink: a
+// column a record does not carry (Ticket.Lacks; the other API's raw object)
+// keeps its stored value and is never a change.
 package load
