@@ -63,7 +63,12 @@ func median(ss []sample) sample {
 	return sorted[(len(sorted)-1)/2]
 }
 
+// medianOf is the median of one extra value of ss, 0 for no runs (a group
+// left out).
 func medianOf(ss []sample, key string) float64 {
+	if len(ss) == 0 {
+		return 0
+	}
 	vals := make([]float64, len(ss))
 	for i, s := range ss {
 		vals[i] = s.extra[key]
