@@ -2,7 +2,8 @@
 # make bench: measures ratickets against the limits of this machine (see
 # BENCHMARKS.md). Starts its own PostgreSQL (fsync stays on), then:
 #   - internal/benchtool: the built binary end to end against the in-process
-#     simulator; one "BENCH name=… key=value …" line per figure;
+#     simulator, and the request figures of v2 and v1 (in process, no
+#     database); one "BENCH name=… key=value …" line per figure;
 #   - go test -bench: the loader figures (BenchmarkLoad in ./load: COPY
 #     ceiling, merge of new and of unchanged rows) and the micro-benchmarks of
 #     extract, transform and load, in benchstat format.
@@ -11,7 +12,8 @@
 #   BENCH_TICKETS  tickets in the large world, also BenchmarkLoad's (default 200000)
 #   BENCH_SMALL    tickets in the small world, for memory growth (default 20000)
 #   BENCH_RUNS     runs per end-to-end figure, the median is printed (default 3)
-#   BENCH_ONLY     comma-separated groups: sync, backfill, rss (benchtool);
+#   BENCH_ONLY     comma-separated groups: sync, backfill, rss, requests (benchtool;
+#                  requests alone needs no PostgreSQL and starts none);
 #                  load (BenchmarkLoad; ceiling and whatif mean load too);
 #                  micro (the other go benchmarks). Default: all
 #   BENCH_GO       0 skips the go test -bench part
@@ -26,12 +28,16 @@ bin=bin/ratickets
 only=, o=${BENCH_ONLY:-}
 for g in ${o//,/ }; do
   case $g in ceiling|whatif) g=load ;; esac # older names
-  case $g in sync|backfill|rss|load|micro) only+=$g, ;; *) echo "bench: BENCH_ONLY: unknown group $g" >&2; exit 2 ;; esac
+  case $g in sync|backfill|rss|requests|load|micro) only+=$g, ;; *) echo "bench: BENCH_ONLY: unknown group $g" >&2; exit 2 ;; esac
 done
-[ "$only" != , ] || only=,sync,backfill,rss,load,micro,
+[ "$only" != , ] || only=,sync,backfill,rss,requests,load,micro,
 want() { [[ $only == *",$1,"* ]]; }
 tool=""
-for g in sync backfill rss; do want $g && tool+=${tool:+,}$g; done
+for g in sync backfill rss requests; do want $g && tool+=${tool:+,}$g; done
+gobench=""
+if [ "${BENCH_GO:-1}" != 0 ] && { want load || want micro; }; then gobench=1; fi
+needpg=$gobench
+for g in sync backfill rss; do want $g && needpg=1; done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ratickets-bench-XXXXXX")
 chmod 755 "$work"
@@ -39,24 +45,29 @@ out=${BENCH_OUT:-$work/out}
 mkdir -p "$out"
 export DEVPG_PORT=${DEVPG_PORT:-54339}
 cleanup() {
-  bash scripts/devpg.sh stop "$work/pg" >/dev/null 2>&1 || true
+  [ -z "$needpg" ] || bash scripts/devpg.sh stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work" # BENCH_OUT, when set, is elsewhere and kept
 }
 trap cleanup EXIT
+cpu="cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\""
 
 # Settings: fsync, synchronous_commit and full_page_writes stay at their
 # defaults (on), so the COPY ceiling is what the disk really allows. A larger
 # max_wal_size keeps checkpoints out of the middle of a run (each run starts
 # with an explicit CHECKPOINT instead); shared_buffers holds the 200k-ticket
 # tables, as on any real server.
-export DEVPG_OPTS="${DEVPG_OPTS:--c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min -c max_connections=50}"
-echo "# starting PostgreSQL in $work/pg (port $DEVPG_PORT)" >&2
-DATABASE_URL=$(bash scripts/devpg.sh start "$work/pg")
-export DATABASE_URL
+if [ -n "$needpg" ]; then
+  export DEVPG_OPTS="${DEVPG_OPTS:--c shared_buffers=256MB -c max_wal_size=4GB -c checkpoint_timeout=30min -c max_connections=50}"
+  echo "# starting PostgreSQL in $work/pg (port $DEVPG_PORT)" >&2
+  DATABASE_URL=$(bash scripts/devpg.sh start "$work/pg")
+  export DATABASE_URL
 
-psql="$(bash scripts/ensure-postgres.sh)/psql"
-q() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
-echo "BENCH name=machine nproc=$(nproc) go=$(go env GOVERSION) postgres=$(q 'SHOW server_version' | cut -d' ' -f1) fsync=$(q 'SHOW fsync') synchronous_commit=$(q 'SHOW synchronous_commit') cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\""
+  psql="$(bash scripts/ensure-postgres.sh)/psql"
+  q() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
+  echo "BENCH name=machine nproc=$(nproc) go=$(go env GOVERSION) postgres=$(q 'SHOW server_version' | cut -d' ' -f1) fsync=$(q 'SHOW fsync') synchronous_commit=$(q 'SHOW synchronous_commit') $cpu"
+else
+  echo "BENCH name=machine nproc=$(nproc) go=$(go env GOVERSION) $cpu"
+fi
 
 if [ -n "$tool" ]; then
   go build -o "$work/benchtool" ./internal/benchtool
@@ -64,7 +75,7 @@ if [ -n "$tool" ]; then
     -tickets "${BENCH_TICKETS:-200000}" -small "${BENCH_SMALL:-20000}" -runs "${BENCH_RUNS:-3}" | tee "$out/figures.txt"
 fi
 
-if [ "${BENCH_GO:-1}" != 0 ]; then
+if [ -n "$gobench" ]; then
   # Both use this same PostgreSQL (fsync on) through the test harness.
   export TEST_DATABASE_URL=$DATABASE_URL
   gobench() { go test -run '^$' -benchmem -count "${BENCH_COUNT:-6}" "$@"; }

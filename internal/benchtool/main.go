@@ -19,14 +19,18 @@ type config struct {
 	small       int
 	runs        int
 	seed        int64
+	departed    int
 	only        map[string]bool
 }
 
 // groups are the figures -only can pick (the loader's are `go test -bench
-// Load ./load`).
-var groups = []string{"sync", "backfill", "rss"}
+// Load ./load`); all but requests need a database.
+var groups = []string{"sync", "backfill", "rss", "requests"}
 
 func (c *config) want(group string) bool { return len(c.only) == 0 || c.only[group] }
+
+// wantDatabase is whether a wanted group runs the binary into a database.
+func (c *config) wantDatabase() bool { return c.want("sync") || c.want("backfill") || c.want("rss") }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -48,15 +52,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.small, "small", 20_000, "tickets in the small world (memory comparison)")
 	fs.IntVar(&c.runs, "runs", 3, "runs per figure (the median is printed)")
 	fs.Int64Var(&c.seed, "seed", 1, "simulator world seed")
+	fs.IntVar(&c.departed, "departed", 1000, "departed tickets in the reconciliation figure (requests)")
 	fs.StringVar(&only, "only", "", "comma-separated groups to run: "+strings.Join(groups, ", ")+" (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if c.databaseURL == "" {
-		return fmt.Errorf("no -database-url and no DATABASE_URL")
-	}
-	if c.runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
+	if c.runs < 1 || c.departed < 1 {
+		return fmt.Errorf("-runs and -departed must be at least 1")
 	}
 	if only != "" {
 		c.only = map[string]bool{}
@@ -67,23 +69,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			c.only[g] = true
 		}
 	}
+	if c.wantDatabase() && c.databaseURL == "" {
+		return fmt.Errorf("no -database-url and no DATABASE_URL")
+	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "# %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 	}
-	dbs, err := newDatabases(ctx, c.databaseURL, logf)
-	if err != nil {
-		return err
-	}
-	defer dbs.close()
-	b := &bench{c: c, dbs: dbs}
-	defer func() {
-		if b.rows != nil {
-			_ = b.rows.Close()
+	r := &results{small: c.small}
+	if c.want("requests") {
+		f, err := measureRequests(ctx, c.tickets, c.seed, c.departed, logf)
+		if err != nil {
+			return fmt.Errorf("requests: %w", err)
 		}
-	}()
-	r, err := b.rounds(ctx, logf)
-	if err != nil {
-		return err
+		r.requests = f
+	}
+	if c.wantDatabase() {
+		dbs, err := newDatabases(ctx, c.databaseURL, logf)
+		if err != nil {
+			return err
+		}
+		defer dbs.close()
+		b := &bench{c: c, dbs: dbs}
+		defer func() {
+			if b.rows != nil {
+				_ = b.rows.Close()
+			}
+		}()
+		if err := b.rounds(ctx, r, logf); err != nil {
+			return err
+		}
 	}
 	r.print(stdout)
 	return nil

@@ -39,3 +39,21 @@ func TestOnlyRejectsUnknownGroup(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A group left out (-only) prints no line and does not break the others.
+func TestPrintWithoutSomeGroups(t *testing.T) {
+	t.Parallel()
+	sync := sample{rows: 100, seconds: 1, extra: map[string]float64{"list": 2, "ticket": 0, "rss_mib": 20}}
+	r := &results{syncNew: []sample{sync}, syncSame: []sample{sync}}
+	var out bytes.Buffer
+	r.print(&out)
+	if got := out.String(); !strings.Contains(got, "name=sync_new ") || !strings.Contains(got, "name=requests_quiet_sync ") ||
+		strings.Contains(got, "backfill") {
+		t.Fatalf("got\n%s", got)
+	}
+	out.Reset()
+	(&results{}).print(&out)
+	if out.Len() != 0 {
+		t.Fatalf("nothing measured, got\n%s", out.String())
+	}
+}

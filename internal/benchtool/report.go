@@ -43,8 +43,7 @@ func (r *results) print(w io.Writer) {
 			"growth_vs_small", large/small-1)
 	}
 	// Requests, against the fewest that can do the job: ceil(N/100) pages
-	// of 100. (v2: the requests of `backfill --all` against ceil(all/100)
-	// join here as a requests_backfill_all line.)
+	// of 100 (the v2 and v1 figures: requests.go).
 	if len(r.syncSame) > 0 {
 		open := r.syncSame[0].rows
 		fewest := math.Ceil(float64(open) / 100)
@@ -52,6 +51,9 @@ func (r *results) print(w io.Writer) {
 		line(w, "requests_quiet_sync", "open", open, "runs", len(r.syncSame), "requests", int64(req),
 			"ceil_open_per_100", int64(fewest), "ratio", req/fewest,
 			"ticket_lookups", int64(medianOf(r.syncSame, "ticket")))
+	}
+	if r.requests != nil {
+		r.requests.print(w)
 	}
 }
 
@@ -63,7 +65,12 @@ func median(ss []sample) sample {
 	return sorted[(len(sorted)-1)/2]
 }
 
+// medianOf is the median of one extra value of ss, 0 for no runs (a group
+// left out).
 func medianOf(ss []sample, key string) float64 {
+	if len(ss) == 0 {
+		return 0
+	}
 	vals := make([]float64, len(ss))
 	for i, s := range ss {
 		vals[i] = s.extra[key]

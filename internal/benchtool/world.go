@@ -27,15 +27,12 @@ type world struct {
 }
 
 func startWorld(tickets int, seed int64) (*world, error) {
-	srv := fakeapi.New(fakeapi.Options{Seed: seed, Tickets: tickets, OpenShare: 1, APIKey: apiKey, Username: username})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	w, err := serve(fakeapi.New(fakeapi.Options{Seed: seed, Tickets: tickets, OpenShare: 1, APIKey: apiKey, Username: username}))
 	if err != nil {
 		return nil, err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	w := &world{srv: srv, hs: hs, url: "http://" + ln.Addr().String(), open: len(srv.Open())}
-	for _, t := range srv.All() {
+	w.open = len(w.srv.Open())
+	for _, t := range w.srv.All() {
 		w.total++
 		w.games = append(w.games, t.GameID)
 	}
@@ -44,10 +41,22 @@ func startWorld(tickets int, seed int64) (*world, error) {
 	return w, nil
 }
 
+// serve serves srv over HTTP on a local port.
+func serve(srv *fakeapi.Server) (*world, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return &world{srv: srv, hs: hs, url: "http://" + ln.Addr().String()}, nil
+}
+
 func (w *world) close() { _ = w.hs.Close() }
 
 // requestsSince returns the requests made since before (a
-// w.srv.Requests()), by kind: "list", "ticket", "game", "fault".
+// w.srv.Requests()), by kind: "list", "ticket", "game", "fault", "v2_list"
+// (a page or a batch of ids) ….
 func (w *world) requestsSince(before map[string]int) map[string]float64 {
 	out := map[string]float64{}
 	for k, v := range w.srv.Requests() {
