@@ -63,7 +63,7 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	db := pgtest.NewDB(t)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	e.pool, e.client = db.Pool, client
-	e.cfg = pipeline.Config{Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250}
+	e.cfg = pipeline.Config{Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250, API: pipeline.APIV1}
 	return e
 }
 
