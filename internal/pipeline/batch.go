@@ -19,8 +19,8 @@ type batcher struct {
 	size    int
 	listed  bool
 	parse   func(json.RawMessage) (transform.Ticket, error) // the run's API's transform
-	started time.Time // when the current batch got its first record
-	failed  bool      // flush returned the sink's failure
+	started time.Time                                       // when the current batch got its first record
+	failed  bool                                            // flush returned the sink's failure
 }
 
 func (r *runner) newBatcher(listed bool) *batcher {
