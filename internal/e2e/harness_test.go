@@ -204,6 +204,7 @@ func newCLI(t testing.TB, w *world, d *db) *cli {
 		"RA_API_KEY":           apiKey,
 		"RA_RPS":               "0",
 		"RATICKETS_LOG_FORMAT": "json",
+		"RA_API":               "v1", // the v2 tests set it themselves
 	}}
 	if w != nil {
 		c.env["RA_BASE_URL"] = w.srv.URL
