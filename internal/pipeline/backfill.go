@@ -379,6 +379,7 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 					return err
 				}
 			}
+			pages = max(pages, total) // the last, short page
 			return l.finish(ctx)
 		})
 	})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,11 @@ type env struct {
 	// broken holds ticket ids whose i= lookup answers 500, every time, each
 	// with an *atomic.Int64 counting its requests.
 	broken sync.Map
+	// v2Refuse, when not 0, is the status every v2 request answers (a site
+	// whose v2 refuses the key v1 takes).
+	v2Refuse atomic.Int32
+	// v2IDFail is how many more v2 requests by id (filter[id]) answer 500.
+	v2IDFail atomic.Int64
 }
 
 func setup(t *testing.T, opts fakeapi.Options) *env {
@@ -42,6 +48,16 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	e := &env{fake: fake}
 	mux := http.NewServeMux()
 	mux.Handle("/ra/", http.StripPrefix("/ra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := int(e.v2Refuse.Load()); st != 0 && strings.HasPrefix(r.URL.Path, "/api/v2/") {
+			w.Header().Set("Content-Type", "application/vnd.api+json")
+			w.WriteHeader(st)
+			fmt.Fprintf(w, `{"errors":[{"status":"%d","title":"refused"}]}`, st)
+			return
+		}
+		if r.URL.Query().Get("filter[id]") != "" && e.v2IDFail.Add(-1) >= 0 {
+			http.Error(w, `{"errors":[{"status":"500","title":"Server Error"}]}`, http.StatusInternalServerError)
+			return
+		}
 		if id, err := strconv.ParseInt(r.URL.Query().Get("i"), 10, 64); err == nil {
 			if n, ok := e.broken.Load(id); ok {
 				n.(*atomic.Int64).Add(1)

@@ -224,6 +224,7 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 		r.api, r.sum.API = api, api
 		runLog = runLog.With().Str("api", api).Logger()
 		r.log = runLog.With().Str("stage", kind).Logger()
+		ctx = runLog.WithContext(ctx)
 		workErr = cfg.Store.SetRunAPI(ctx, runID, api)
 	}
 	if workErr == nil {
