@@ -726,13 +726,13 @@ func TestV2RedirectsNeverCarryTheKeyHeader(t *testing.T) {
 				t.Errorf("err %v, want ErrRedirectRefused", err)
 			}
 			if first := <-h.reqs; first.Header.Get("X-API-Key") != testKey {
-				t.Fatalf("the v2 request itself carried X-API-Key %q", first.Header.Get("X-API-Key"))
+				t.Fatal("the v2 request itself did not carry the key in X-API-Key")
 			}
 			if n := h.hits.Load(); n != 1 {
 				t.Errorf("%d requests to the API host, want 1 (a refused redirect is not retried)", n)
 			}
 			for _, r := range other.all() {
-				t.Errorf("a request reached the other host: %s with X-API-Key %q", r.URL, r.Header.Get("X-API-Key"))
+				t.Errorf("a request reached the other host: %s (X-API-Key sent: %v)", r.URL, r.Header.Get("X-API-Key") != "")
 			}
 		})
 	}
@@ -752,7 +752,7 @@ func TestV2RedirectsNeverCarryTheKeyHeader(t *testing.T) {
 		<-h.reqs
 		moved := <-h.reqs
 		if moved.Header.Get("X-API-Key") != testKey || moved.Header.Get("Referer") != "" {
-			t.Errorf("redirected request: X-API-Key %q, Referer %q", moved.Header.Get("X-API-Key"), moved.Header.Get("Referer"))
+			t.Errorf("redirected request: X-API-Key sent %v, Referer %q", moved.Header.Get("X-API-Key") == testKey, moved.Header.Get("Referer"))
 		}
 		if strings.Contains(moved.URL.RawQuery, testKey) {
 			t.Errorf("the key is in the redirected URL %s", moved.URL)
