@@ -93,7 +93,10 @@ func (c *backfillCmd) run(ctx context.Context, s stdio) int {
 				prog.unit = "pages"
 				return
 			}
-			fmt.Fprintln(s.stderr, v1AllPlan(p, c.API.RPS))
+			// On stdout: stderr is the log.
+			fmt.Fprintln(s.stdout, v1AllPlan(p, c.API.RPS))
+			env.log.Info().Str("stage", "backfill").Str("api", p.API).Int64("from_id", p.From).Int64("to_id", p.To).
+				Float64("rps", c.API.RPS).Msg("backfill --all with v1: one request per id")
 		}, prog.update)
 	case c.Games:
 		sum, err = pipeline.BackfillGames(ctx, cfg, games, c.Restart, prog.update)
