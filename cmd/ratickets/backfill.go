@@ -105,7 +105,11 @@ func (c *backfillCmd) run(ctx context.Context, s stdio) int {
 	}
 	code := finishRun(sum, err, s.stdout, s.stderr, env.red)
 	if code == exitOK && sum.Status != pipeline.StatusSkipped {
-		fmt.Fprintf(s.stdout, "not found (404): %d\n", sum.NotFound)
+		what := "not found (404)"
+		if sum.API == pipeline.APIV2 {
+			what = "not found (absent from the v2 answers)"
+		}
+		fmt.Fprintf(s.stdout, "%s: %d\n", what, sum.NotFound)
 	}
 	return code
 }
