@@ -104,7 +104,7 @@ type dbTicket struct {
 
 func dbTickets(t *testing.T, pool *pgxpool.Pool) map[int64]dbTicket {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT id, report_state_code, resolved_at, resolved_by, vanished_at IS NOT NULL FROM tickets`)
+	rows, err := pool.Query(context.Background(), `SELECT id, coalesce(report_state_code, -1), resolved_at, resolved_by, vanished_at IS NOT NULL FROM tickets`)
 	if err != nil {
 		t.Fatal(err)
 	}
