@@ -66,6 +66,9 @@ func TestBackfillAllV1SaysHowLong(t *testing.T) {
 	if !strings.Contains(stdout, want) || !strings.Contains(stdout, "at 500 requests/s") {
 		t.Errorf("stdout %q does not say %q … at 500 requests/s", stdout, want)
 	}
+	if !strings.Contains(stdout, "backfill run 2 succeeded in ") || !strings.Contains(stdout, " with v1: ") {
+		t.Errorf("summary line does not name the API: %q", stdout)
+	}
 	if got := c.fake.Requests()["ticket"]; got != int(max) {
 		t.Errorf("%d i= requests, want %d", got, max)
 	}

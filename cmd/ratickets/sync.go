@@ -160,8 +160,8 @@ func printSummary(w io.Writer, s pipeline.Summary) {
 	if s.APIOpenTickets != nil {
 		open = fmt.Sprint(*s.APIOpenTickets)
 	}
-	fmt.Fprintf(w, "%s run %d %s in %s: %d pages, %d requests (%d retries), %d tickets seen: %d inserted, %d updated, %d unchanged, %d rejected; %d reconciled, %d vanished; API open tickets %s\n",
-		s.Kind, s.RunID, s.Status, s.Duration.Round(1e6), s.Pages, s.Requests, s.Retries, s.Seen,
+	fmt.Fprintf(w, "%s run %d %s in %s with %s: %d pages, %d requests (%d retries), %d tickets seen: %d inserted, %d updated, %d unchanged, %d rejected; %d reconciled, %d vanished; API open tickets %s\n",
+		s.Kind, s.RunID, s.Status, s.Duration.Round(1e6), s.API, s.Pages, s.Requests, s.Retries, s.Seen,
 		s.Counts.Inserted, s.Counts.Updated, s.Counts.Unchanged, s.Counts.Rejected,
 		s.Reconciled, s.Vanished, open)
 }
