@@ -701,3 +701,61 @@ func TestBackoffFullJitterBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestV2RedirectsNeverCarryTheKeyHeader: v2 sends the key in X-API-Key,
+// and Go forwards custom headers on every redirect it follows (it strips
+// only Authorization, Cookie and the like when the host changes). So a
+// redirect of a v2 request to another host is refused and the header never
+// reaches it; on the same host the redirect is followed and the header is
+// sent again there (which is why only the host check stands between the
+// key and another host).
+func TestV2RedirectsNeverCarryTheKeyHeader(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, addr string }{
+		{"another loopback address", "127.0.0.2:0"},
+		{"another port", "127.0.0.1:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			other := newRecorder(t, tc.addr)
+			h := newHarness(t, []responder{func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.srv.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			}}, nil)
+			_, err := h.c.V2List(context.Background(), V2Query{}, 1, 10)
+			if !errors.Is(err, ErrRedirectRefused) {
+				t.Errorf("err %v, want ErrRedirectRefused", err)
+			}
+			if first := <-h.reqs; first.Header.Get("X-API-Key") != testKey {
+				t.Fatal("the v2 request itself did not carry the key in X-API-Key")
+			}
+			if n := h.hits.Load(); n != 1 {
+				t.Errorf("%d requests to the API host, want 1 (a refused redirect is not retried)", n)
+			}
+			for _, r := range other.all() {
+				t.Errorf("a request reached the other host: %s (X-API-Key sent: %v)", r.URL, r.Header.Get("X-API-Key") != "")
+			}
+		})
+	}
+	t.Run("same host", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, []responder{func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/moved") {
+				http.Redirect(w, r, "/moved"+r.URL.RequestURI(), http.StatusMovedPermanently)
+				return
+			}
+			w.Header().Set("Content-Type", "application/vnd.api+json")
+			_, _ = w.Write([]byte(`{"data":[],"meta":{"page":{"total":0}}}`))
+		}}, nil)
+		if _, err := h.c.V2List(context.Background(), V2Query{}, 1, 10); err != nil {
+			t.Fatal(err)
+		}
+		<-h.reqs
+		moved := <-h.reqs
+		if moved.Header.Get("X-API-Key") != testKey || moved.Header.Get("Referer") != "" {
+			t.Errorf("redirected request: X-API-Key sent %v, Referer %q", moved.Header.Get("X-API-Key") == testKey, moved.Header.Get("Referer"))
+		}
+		if strings.Contains(moved.URL.RawQuery, testKey) {
+			t.Errorf("the key is in the redirected URL %s", moved.URL)
+		}
+	})
+}

@@ -159,6 +159,23 @@ func (s *Store) StartRun(ctx context.Context, kind, version string) (runID int64
 	return runID, abandoned, nil
 }
 
+// SetRunAPI records the API a run uses ("v1" or "v2") in sync_runs.api.
+func (s *Store) SetRunAPI(ctx context.Context, runID int64, api string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE sync_runs SET api = $2 WHERE id = $1`, runID, api); err != nil {
+		return fmt.Errorf("load: record the run's API: %w", err)
+	}
+	return nil
+}
+
+// MaxTicketID is the highest ticket id in the database (0 when empty).
+func (s *Store) MaxTicketID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM tickets`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("load: highest ticket id: %w", err)
+	}
+	return id, nil
+}
+
 // Progress is the run's running totals of API traffic, written with each
 // batch so that even a failed run's row says what it did.
 type Progress struct {

@@ -27,6 +27,7 @@ type fakeapiCmd struct {
 	ChurnEvents int           `name:"churn-events" default:"20" help:"events per churn round: new tickets, resolutions, closes, quarantines, reopens"`
 	FaultRate   float64       `name:"fault-rate" default:"0" help:"probability (0..1) that a request gets a random fault: 429, 5xx, HTML page, truncated body or reset"`
 	Latency     time.Duration `name:"latency" default:"0s" help:"fixed delay added to every API request"`
+	NoV2        bool          `name:"no-v2" help:"serve no v2 API (/api/v2/... answers 404, as a site without it would): exercises the fallback to v1"`
 	Start       string        `name:"start" default:"2024-06-01" placeholder:"DATE" help:"date (YYYY-MM-DD, UTC) of the newest generated ticket, or \"today\"; older ones go back about six years"`
 }
 
@@ -34,7 +35,9 @@ func (*fakeapiCmd) Help() string {
 	return `Serves a deterministic simulation of the RetroAchievements endpoint
 /API/API_GetTicketData.php (also without .php) for demos and tests:
 the open-ticket list (o/c paging), i= single tickets and g=&d=1 game
-tickets, with optional churn, faults and latency. It prints
+tickets, with optional churn, faults and latency; and, from the same world,
+the v2 resource /api/v2/tickets (key in X-API-Key; leaderboard tickets too;
+--no-v2 turns it off). It prints
 "fakeapi listening on http://ADDR (N tickets, M open)" on stdout when
 ready and serves until interrupted.`
 }
@@ -70,13 +73,14 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 	}
 
 	srv := fakeapi.New(fakeapi.Options{
-		Seed:     c.Seed,
-		Tickets:  c.Tickets,
-		Empty:    c.Tickets == 0,
-		Username: c.Username,
-		APIKey:   c.APIKey,
-		Latency:  c.Latency,
-		Start:    startAt,
+		Seed:      c.Seed,
+		Tickets:   c.Tickets,
+		Empty:     c.Tickets == 0,
+		Username:  c.Username,
+		APIKey:    c.APIKey,
+		Latency:   c.Latency,
+		Start:     startAt,
+		DisableV2: c.NoV2,
 	})
 	if c.FaultRate > 0 {
 		// Separate streams so turning churn on does not change the faults.

@@ -41,7 +41,7 @@ type cliModel struct {
 	Version kong.VersionFlag `name:"version" help:"print the version and exit"`
 
 	Sync     syncCmd     `cmd:"" help:"scan the open-ticket list, upsert every ticket, reconcile the ones that left it"`
-	Backfill backfillCmd `cmd:"" help:"fetch tickets by id range (--from-id/--to-id) or by game (--games)"`
+	Backfill backfillCmd `cmd:"" help:"fetch every ticket (--all), tickets by id range (--from-id/--to-id) or by game (--games)"`
 	Serve    serveCmd    `cmd:"" help:"run sync on an interval and serve /metrics, /healthz, /readyz"`
 	Report   reportCmd   `cmd:"" help:"write a self-contained HTML report of the ticket analytics"`
 	Migrate  migrateCmd  `cmd:"" help:"apply or inspect the database schema: migrate up|down|status"`

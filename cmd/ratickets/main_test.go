@@ -42,6 +42,7 @@ func newCLI(t *testing.T, opts fakeapi.Options) *cli {
 		"RA_API_KEY":   testKey,
 		"RA_RPS":       "0",
 		"DATABASE_URL": db.URL,
+		"RA_API":       "v1", // the v2 tests set it themselves
 	}}
 }
 

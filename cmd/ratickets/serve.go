@@ -70,7 +70,7 @@ func (c *serveCmd) run(ctx context.Context, st stdio) int {
 	if err != nil {
 		return exitCode(fmt.Errorf("--listen: %w", err), stderr, env.red)
 	}
-	cfg := env.pipelineConfig(c.BatchSize)
+	cfg := env.pipelineConfig(&c.jobFlags)
 	s := &scheduler{
 		cfg: cfg, m: m, log: log, interval: interval, jitter: jitter,
 		store: env.store, versions: migrator.Versions, redact: env.red.String,

@@ -385,6 +385,7 @@ func TestServeReadinessFollowsTheDatabase(t *testing.T) {
 	env := map[string]string{
 		"RA_BASE_URL": api.URL, "RA_USERNAME": "demo", "RA_API_KEY": testKey, "RA_RPS": "0",
 		"DATABASE_URL": dbURL, "RATICKETS_INTERVAL": "1h", "RATICKETS_LOG_FORMAT": "json",
+		"RA_API": "v1",
 	}
 	s := startServe(t, env)
 	waitFor(t, 30*time.Second, "the first run", func() bool {

@@ -31,6 +31,7 @@ type jobFlags struct {
 	API       apiFlags `embed:""`
 	NoMigrate bool     `name:"no-migrate" envvar:"RATICKETS_NO_MIGRATE" help:"do not apply pending migrations first"`
 	BatchSize int      `name:"batch-size" envvar:"RATICKETS_BATCH_SIZE" default:"${default_batch_size}" help:"tickets merged per transaction"`
+	UseAPI    string   `name:"api" envvar:"RA_API" default:"auto" enum:"auto,v1,v2" help:"which tickets API to use: auto (probe v2 once per run, use v1 when the site has no v2 or refuses the key there), v1 (API_GetTicketData) or v2 (/api/v2/tickets)"`
 
 	// onAttempt, when set before setup, observes every HTTP attempt of the
 	// client (metrics).
@@ -83,13 +84,14 @@ func (f *jobFlags) setup(ctx context.Context, s stdio) (*jobEnv, error) {
 	return env, nil
 }
 
-func (e *jobEnv) pipelineConfig(batchSize int) pipeline.Config {
+func (e *jobEnv) pipelineConfig(f *jobFlags) pipeline.Config {
 	return pipeline.Config{
 		Client:    e.client,
 		Store:     e.store,
 		Log:       e.log,
 		Version:   version(),
-		BatchSize: batchSize,
+		BatchSize: f.BatchSize,
+		API:       f.UseAPI,
 	}
 }
 
@@ -104,8 +106,12 @@ func (*syncCmd) Help() string {
 	return `Scans the whole open-ticket list of the RetroAchievements API, upserts every
 ticket into PostgreSQL (an unchanged ticket is not rewritten), versions
 ticket_history, and, after a complete scan only, looks up by id every ticket
-the database holds as open that the scan did not see. Applies pending
-migrations first. If another run holds the lock, exits 0 at once.`
+the database holds as open that the scan did not see (v1: one request per
+ticket; v2: up to 100 per request). Applies pending migrations first. If
+another run holds the lock, exits 0 at once.
+
+--api auto (the default) probes the v2 API once per run and uses it when it
+answers, else v1; the API used is on the run's log lines and in sync_runs.api.`
 }
 
 func (c *syncCmd) run(ctx context.Context, s stdio) int {
@@ -119,7 +125,7 @@ func (c *syncCmd) run(ctx context.Context, s stdio) int {
 		return exitCode(err, s.stderr, envRedactor(env))
 	}
 	defer env.close()
-	cfg := env.pipelineConfig(c.BatchSize)
+	cfg := env.pipelineConfig(&c.jobFlags)
 	cfg.Scan.MaxPages = c.MaxPages
 	c.seed(ctx, env, m)
 	sum, err := pipeline.Sync(ctx, cfg)
@@ -154,8 +160,8 @@ func printSummary(w io.Writer, s pipeline.Summary) {
 	if s.APIOpenTickets != nil {
 		open = fmt.Sprint(*s.APIOpenTickets)
 	}
-	fmt.Fprintf(w, "%s run %d %s in %s: %d pages, %d requests (%d retries), %d tickets seen: %d inserted, %d updated, %d unchanged, %d rejected; %d reconciled, %d vanished; API open tickets %s\n",
-		s.Kind, s.RunID, s.Status, s.Duration.Round(1e6), s.Pages, s.Requests, s.Retries, s.Seen,
+	fmt.Fprintf(w, "%s run %d %s in %s with %s: %d pages, %d requests (%d retries), %d tickets seen: %d inserted, %d updated, %d unchanged, %d rejected; %d reconciled, %d vanished; API open tickets %s\n",
+		s.Kind, s.RunID, s.Status, s.Duration.Round(1e6), s.API, s.Pages, s.Requests, s.Retries, s.Seen,
 		s.Counts.Inserted, s.Counts.Updated, s.Counts.Unchanged, s.Counts.Rejected,
 		s.Reconciled, s.Vanished, open)
 }

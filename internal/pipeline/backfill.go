@@ -15,104 +15,196 @@ import (
 	"github.com/ratickets/ratickets/load"
 )
 
-// ProgressFunc is told how far a backfill got: done and total units (ids or
-// games), and whether this is the last call.
+// ProgressFunc is told how far a backfill got: done and total units (ids,
+// games or pages), and whether this is the last call.
 type ProgressFunc func(done, total int64, final bool)
 
 // checkpointEvery bounds how long a backfill goes without a checkpoint when
 // it finds nothing to store (a long run of 404s).
 const checkpointEvery = 5 * time.Second
 
-// BackfillIDs fetches tickets from..to (inclusive) by id with i=, in any
-// state, through the same transform and load path as Sync. 404s are counted,
-// not errors. Progress is checkpointed with each batch, so a crashed or
-// interrupted backfill of the same range resumes where it stopped; restart
-// ignores the checkpoint.
+// loop is one checkpointed backfill, the skeleton every backfill shares:
+// it reads the checkpoint into the backfill's position, and commits each
+// batch together with the position it reached, so a crashed or interrupted
+// backfill resumes exactly where its last batch ended. The backfill's body
+// adds records, moves its position on and calls step after each unit.
+type loop struct {
+	r        *runner
+	b        *batcher
+	name     string
+	pos      any // pointer to the backfill's position, stored as JSON
+	progress func(final bool)
+	lastCP   time.Time
+}
+
+// checkpointed runs body as the checkpointed backfill name. pos points to
+// the position to start from; unless restart, a stored checkpoint replaces
+// it (resumed tells body so). A finished checkpoint means there is nothing
+// to do unless again, or restart. body ends with l.finish().
+func (r *runner) checkpointed(ctx context.Context, name string, restart, again bool, pos any, progress func(done bool),
+	body func(l *loop, resumed bool) error) error {
+	cp, found, err := r.cfg.Store.GetCheckpoint(ctx, name)
+	if err != nil {
+		return err
+	}
+	resumed := false
+	if found && !restart {
+		switch {
+		case cp.Done && !again:
+			r.log.Info().Str("checkpoint", name).Msg("this backfill is done already; use --restart to fetch it again")
+			return nil
+		case !cp.Done:
+			if err := json.Unmarshal(cp.Position, pos); err != nil {
+				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
+			}
+			resumed = true
+			r.log.Info().Str("checkpoint", name).RawJSON("position", summarize(cp.Position)).Msg("resuming from checkpoint")
+		}
+	}
+	l := &loop{r: r, b: r.newBatcher(false), name: name, pos: pos, progress: progress, lastCP: time.Now()}
+	err = errors.Join(body(l, resumed), l.b.close())
+	progress(true)
+	return err
+}
+
+// summarize shortens a position for a log line (a game list can be long).
+func summarize(pos json.RawMessage) json.RawMessage {
+	if len(pos) > 200 {
+		b, _ := json.Marshal(string(pos[:200]) + "…")
+		return b
+	}
+	return pos
+}
+
+func (l *loop) add(ctx context.Context, raws []json.RawMessage) {
+	for _, raw := range raws {
+		l.b.add(ctx, raw)
+		l.r.sum.Seen++
+	}
+}
+
+// commit commits the batch with the position as it is now.
+func (l *loop) commit(ctx context.Context, done bool) error {
+	raw, err := json.Marshal(l.pos)
+	if err != nil {
+		return err
+	}
+	l.lastCP = time.Now()
+	return l.b.flush(ctx, &load.Checkpoint{Name: l.name, Position: raw, Done: done})
+}
+
+// step commits when the batch is due or the last checkpoint is old. Call it
+// only where the position covers every record added so far.
+func (l *loop) step(ctx context.Context) error {
+	if l.b.due(l.r.cfg.flushInterval()) || time.Since(l.lastCP) >= checkpointEvery {
+		if err := l.commit(ctx, false); err != nil {
+			return err
+		}
+		l.progress(false)
+	}
+	return nil
+}
+
+// finish commits the last batch with the checkpoint marked done.
+func (l *loop) finish(ctx context.Context) error { return l.commit(ctx, true) }
+
+// idPosition is where a backfill by id resumes.
+type idPosition struct {
+	NextID int64 `json:"next_id"`
+	// To is the last id (backfill --all with v1: the highest id the
+	// database knew when it started).
+	To int64 `json:"to,omitempty"`
+}
+
+// BackfillIDs fetches tickets from..to (inclusive) by id, in any state,
+// through the same transform and load path as Sync: with v1 one i= request
+// per id, with v2 up to 100 ids per request (filter[id] with
+// filter[state]=all). Not-found answers (v1 404, an id absent from the v2
+// answer) are counted, not errors. Progress is checkpointed with each
+// batch, so a crashed or interrupted backfill of the same range resumes
+// where it stopped; restart ignores the checkpoint.
 func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, progress ProgressFunc) (Summary, error) {
 	if from <= 0 || to < from {
 		return Summary{Kind: load.KindBackfill, Status: load.StatusFailed}, fmt.Errorf("backfill: bad id range %d..%d", from, to)
 	}
 	name := fmt.Sprintf("ids:%d-%d", from, to)
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
-		type position struct {
-			NextID int64 `json:"next_id"`
-		}
-		next := from
-		if cp, found, err := cfg.Store.GetCheckpoint(ctx, name); err != nil {
-			return err
-		} else if found && !restart {
-			if cp.Done {
-				r.log.Info().Str("checkpoint", name).Msg("this range was backfilled already; use --restart to fetch it again")
-				return nil
-			}
-			var p position
-			if err := json.Unmarshal(cp.Position, &p); err != nil {
-				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
-			}
-			if p.NextID > next {
-				next = p.NextID
-				r.log.Info().Int64("next_id", next).Msg("resuming from checkpoint")
-			}
-		}
-		total := to - from + 1
-		report := func(final bool) {
-			if progress != nil {
-				progress(next-from, total, final)
-			}
-		}
-		b := r.newBatcher(false)
-		lastCP := time.Now()
-		// flush commits the batch with a checkpoint saying where to resume.
-		flush := func(resumeAt int64, done bool) error {
-			pos, _ := json.Marshal(position{NextID: resumeAt})
-			lastCP = time.Now()
-			return b.flush(ctx, &load.Checkpoint{Name: name, Position: pos, Done: done})
-		}
-		work := func() error {
-			for ; next <= to; next++ {
-				raw, err := r.cfg.Client.Ticket(ctx, next)
-				r.sum.Lookups++
-				switch {
-				case errors.Is(err, extract.ErrNotFound):
-					r.sum.NotFound++
-				case err != nil:
-					return fmt.Errorf("backfill ticket %d: %w", next, err)
-				default:
-					b.add(ctx, raw)
-					r.sum.Seen++
-				}
-				if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
-					if err := flush(next+1, false); err != nil {
-						return err
-					}
-					report(false)
-				}
-			}
-			return flush(next, true)
-		}
-		err := errors.Join(work(), b.close())
-		report(true)
-		return err
+		return r.backfillIDs(ctx, name, idPosition{NextID: from}, from, to, restart, progress)
 	})
 }
 
-// BackfillGames fetches every ticket of the given games (in every state,
-// promoted and unofficial achievements) with the g=ID&d=1 mode, paged by
-// the drift-safe pager (extract.Client.ScanGame, with Config.Scan's page
-// size, overlap and reread budget; no page limit), so a ticket that leaves a
-// game's list mid-scan or a same-second tie at a page boundary skips
-// nothing. With no ids, it takes every game already in the database.
+// backfillIDs fetches pos.NextID..to, checkpointed as name.
+func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, from, to int64, restart bool, progress ProgressFunc) error {
+	report := func(final bool) {
+		if progress != nil {
+			progress(pos.NextID-from, to-from+1, final)
+		}
+	}
+	per := int64(1)
+	if r.v2() {
+		per = extract.MaxIDsPerRequest
+	}
+	return r.checkpointed(ctx, name, restart, false, &pos, report, func(l *loop, _ bool) error {
+		if pos.To > 0 {
+			to = pos.To // a resumed --all keeps the range it started with
+		}
+		for pos.NextID <= to {
+			n := min(per, to-pos.NextID+1)
+			ids := make([]int64, n)
+			for i := range ids {
+				ids[i] = pos.NextID + int64(i)
+			}
+			found, missing, err := r.lookup(ctx, ids)
+			r.sum.Lookups++
+			if err != nil {
+				return fmt.Errorf("backfill ticket %s: %w", idList(ids, 1), err)
+			}
+			r.sum.NotFound += int64(len(missing))
+			l.add(ctx, found)
+			pos.NextID += n
+			if err := l.step(ctx); err != nil {
+				return err
+			}
+		}
+		return l.finish(ctx)
+	})
+}
+
+// gamesPosition is where a game backfill resumes. Checkpoints written by
+// older versions also hold an "offset" inside the half; it is ignored.
+type gamesPosition struct {
+	Games      []int64 `json:"games"`
+	Index      int     `json:"index"`
+	Unofficial bool    `json:"unofficial"`
+}
+
+// BackfillGames fetches every ticket of the given games, in every state.
+// With no ids, it takes every game already in the database.
+//
+// With v1 it reads each game's promoted and unofficial achievements' lists
+// (g=ID&d=1, and f=5) with the drift-safe pager (extract.Client.ScanGame,
+// with Config.Scan's page size, overlap and reread budget; no page limit),
+// so a ticket that leaves a game's list mid-scan or a same-second tie at a
+// page boundary skips nothing. The tickets of the unofficial list are
+// marked unofficial (they can never be in v1's open list, so reconciliation
+// leaves them be), those of the promoted list unmarked.
+//
+// With v2 it reads filter[gameId] in every state (extract.Client.ScanV2Game),
+// one list holding leaderboard tickets and the tickets of promoted and
+// unofficial achievements alike. It writes no unofficial marks: that list
+// does not say which achievements are unofficial, and v2's open list holds
+// unofficial tickets too, so a v2 sync sees them (and removes their marks,
+// as for any listed ticket) instead of reconciling them.
 //
 // Progress is checkpointed with each batch. The checkpoint holds the game
 // list, so a resumed run walks the same games, and the game and half
-// (promoted or unofficial) in progress, which a resumed run reads again from
-// offset 0: an offset saved inside a list is stale as soon as the list moves
-// (tickets above it removed would slide past it unseen), while a game's
-// list is short enough that reading it again costs little. Tickets are
-// upserted, so reading one twice is harmless. A game that answers 404 is
-// gone and skipped; a game's scan that cannot complete (churn beyond the
-// reread budget, a same-second run filling a page) fails the run, which a
-// rerun resumes at that game.
+// (promoted or unofficial; always the first with v2) in progress, which a
+// resumed run reads again from its start: a position saved inside a list
+// is stale as soon as the list moves, while a game's list is short enough
+// that reading it again costs little. Tickets are upserted, so reading one
+// twice is harmless. A game that answers 404 is gone and skipped; a game's
+// scan that cannot complete (churn beyond the reread budget, a same-second
+// run filling a page) fails the run, which a rerun resumes at that game.
 func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool, progress ProgressFunc) (Summary, error) {
 	name := "games:all"
 	if len(games) > 0 {
@@ -123,102 +215,178 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		sum := sha256.Sum256([]byte(strings.Join(ids, ",")))
 		name = "games:" + hex.EncodeToString(sum[:8])
 	}
-	// position is where to resume. Checkpoints written by older versions
-	// also hold an "offset" inside the half; it is ignored (see above).
-	type position struct {
-		Games      []int64 `json:"games"`
-		Index      int     `json:"index"`
-		Unofficial bool    `json:"unofficial"`
-	}
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
-		pos := position{Games: games}
-		cp, found, err := cfg.Store.GetCheckpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if found && !restart && !cp.Done {
-			if err := json.Unmarshal(cp.Position, &pos); err != nil {
-				return fmt.Errorf("backfill: checkpoint %q: %w", name, err)
-			}
-			r.log.Info().Int("game_index", pos.Index).Bool("unofficial", pos.Unofficial).Msg("resuming from checkpoint (the game in progress is read again from its start)")
-		} else if len(games) == 0 {
-			if pos.Games, err = cfg.Store.GameIDs(ctx); err != nil {
-				return err
-			}
-		}
-		if found && cp.Done && !restart && len(games) > 0 {
-			r.log.Info().Str("checkpoint", name).Msg("these games were backfilled already; use --restart to fetch them again")
-			return nil
-		}
-		total := int64(len(pos.Games))
+		pos := gamesPosition{Games: games}
 		report := func(final bool) {
 			if progress != nil {
-				progress(int64(pos.Index), total, final)
+				progress(int64(pos.Index), int64(len(pos.Games)), final)
 			}
 		}
-		opts := r.cfg.Scan
-		opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
-		b := r.newBatcher(false)
-		lastCP := time.Now()
-		flush := func(done bool) error {
-			raw, _ := json.Marshal(pos)
-			lastCP = time.Now()
-			return b.flush(ctx, &load.Checkpoint{Name: name, Position: raw, Done: done})
-		}
-		maybeFlush := func() error {
-			if b.due(r.cfg.flushInterval()) || time.Since(lastCP) >= checkpointEvery {
-				if err := flush(false); err != nil {
+		// Every game in the database is a list that grows: a finished
+		// games:all backfill runs again over today's list.
+		again := len(games) == 0
+		return r.checkpointed(ctx, name, restart, again, &pos, report, func(l *loop, resumed bool) error {
+			if resumed {
+				r.log.Info().Int("game_index", pos.Index).Bool("unofficial", pos.Unofficial).
+					Msg("the game in progress is read again from its start")
+			} else if len(games) == 0 {
+				var err error
+				if pos.Games, err = r.cfg.Store.GameIDs(ctx); err != nil {
 					return err
 				}
-				report(false)
 			}
-			return nil
-		}
-		work := func() error {
+			if r.v2() {
+				pos.Unofficial = false
+			}
 			for pos.Index < len(pos.Games) {
-				game := pos.Games[pos.Index]
-				for page, err := range r.cfg.Client.ScanGame(ctx, game, pos.Unofficial, opts) {
-					if errors.Is(err, extract.ErrNotFound) {
-						break // the game is gone: nothing (more) to fetch
-					}
-					if err != nil {
-						return fmt.Errorf("backfill game %d: %w", game, err)
-					}
-					r.sum.Pages++
-					for _, raw := range page.Tickets {
-						b.add(ctx, raw)
-						r.sum.Seen++
-					}
-					// Say which list the tickets came from: an unofficial one can
-					// never be in the open list, so reconciliation leaves it be.
-					if err := cfg.Store.MarkUnofficial(ctx, r.runID, pos.Unofficial, ticketIDs(page.Tickets)); err != nil {
-						return err
-					}
-					// The checkpoint still names this half: a resume reads
-					// it again from its start.
-					if err := maybeFlush(); err != nil {
-						return err
-					}
+				if err := r.backfillGame(ctx, l, pos.Games[pos.Index], pos.Unofficial); err != nil {
+					return err
 				}
-				if !pos.Unofficial {
+				if !pos.Unofficial && !r.v2() {
 					pos.Unofficial = true
 				} else {
 					pos.Index, pos.Unofficial = pos.Index+1, false
 				}
-				if err := maybeFlush(); err != nil {
+				if err := l.step(ctx); err != nil {
 					return err
 				}
 			}
-			return flush(true)
-		}
-		err = errors.Join(work(), b.close())
-		report(true)
-		return err
+			return l.finish(ctx)
+		})
 	})
 }
 
-// ticketIDs reads the ID of each record that has a usable one (the others
-// are set aside by the transform anyway).
+// backfillGame reads one game's list (v1: the promoted or the unofficial
+// half) into l's batches. The position still names this game (and half),
+// so a commit inside it makes a resume read it again from its start.
+func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unofficial bool) error {
+	opts := r.cfg.Scan
+	opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
+	if r.v2() {
+		v2opts := r.cfg.v2Scan()
+		v2opts.MaxPages = 0
+		for page, err := range r.cfg.Client.ScanV2Game(ctx, game, v2opts) {
+			if err != nil {
+				return fmt.Errorf("backfill game %d: %w", game, err)
+			}
+			r.sum.Pages++
+			l.add(ctx, page.Tickets)
+			if err := l.step(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for page, err := range r.cfg.Client.ScanGame(ctx, game, unofficial, opts) {
+		if errors.Is(err, extract.ErrNotFound) {
+			return nil // the game is gone: nothing (more) to fetch
+		}
+		if err != nil {
+			return fmt.Errorf("backfill game %d: %w", game, err)
+		}
+		r.sum.Pages++
+		l.add(ctx, page.Tickets)
+		// Say which list the tickets came from: an unofficial one can
+		// never be in the open list, so reconciliation leaves it be.
+		if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ticketIDs(page.Tickets)); err != nil {
+			return err
+		}
+		if err := l.step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AllPlan is what a `backfill --all` is about to do, told before it starts.
+type AllPlan struct {
+	API string // APIV1 or APIV2
+	// Resumed is true when it goes on from a checkpoint.
+	Resumed bool
+	// With v1: the ids it fetches one request each (From..To); To is the
+	// highest id the database knows (0: none, nothing to do).
+	From, To int64
+}
+
+// BackfillAll fetches every ticket in every state.
+//
+// With v2 it walks filter[state]=all&sort=id in pages of 100
+// (extract.Client.ScanV2All): about ceil(N/100) requests for N tickets,
+// plus one per 100 ids missing at page boundaries. The checkpoint
+// ("all:v2") holds the scan's cursor, saved in the transaction of the batch
+// that holds the tickets before it, so a crashed or interrupted run resumes
+// without skipping a ticket even when tickets disappear (quarantine) or
+// arrive meanwhile. Progress counts pages.
+//
+// With v1, which has no list of every ticket, it fetches by id (i=) from 1
+// to the highest id the database knows when it starts (checkpoint
+// "all:v1", which keeps that range): one request per id. plan, when not
+// nil, is told which of the two it does before the first request.
+func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPlan), progress ProgressFunc) (Summary, error) {
+	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
+		if !r.v2() {
+			to, err := r.cfg.Store.MaxTicketID(ctx)
+			if err != nil {
+				return err
+			}
+			pos := idPosition{NextID: 1, To: to}
+			cp, found, err := r.cfg.Store.GetCheckpoint(ctx, "all:v1")
+			if err != nil {
+				return err
+			}
+			resumed := found && !restart && !cp.Done
+			if resumed {
+				if err := json.Unmarshal(cp.Position, &pos); err != nil {
+					return fmt.Errorf("backfill: checkpoint %q: %w", "all:v1", err)
+				}
+			}
+			if plan != nil && (restart || !found || !cp.Done) {
+				plan(AllPlan{API: APIV1, Resumed: resumed, From: pos.NextID, To: pos.To})
+			}
+			if pos.To == 0 {
+				r.log.Warn().Msg("the database knows no ticket: v1 has no list of every ticket; run sync first")
+				return nil
+			}
+			return r.backfillIDs(ctx, "all:v1", pos, 1, pos.To, restart, progress)
+		}
+		var cur extract.V2Cursor
+		var pages, total int64
+		report := func(final bool) {
+			if progress != nil {
+				progress(pages, max(total, pages), final)
+			}
+		}
+		return r.checkpointed(ctx, "all:v2", restart, false, &cur, report, func(l *loop, resumed bool) error {
+			if plan != nil {
+				plan(AllPlan{API: APIV2, Resumed: resumed})
+			}
+			pages = int64(max(cur.Next-1, 0))
+			for page, err := range r.cfg.Client.ScanV2All(ctx, cur, r.cfg.v2Scan()) {
+				if err != nil {
+					return fmt.Errorf("backfill all: %w", err)
+				}
+				r.sum.Pages++
+				if page.Number > 0 {
+					pages = int64(page.Cursor.Next - 1)
+				}
+				if page.Total >= 0 {
+					total = (int64(page.Total) + extract.MaxPageSize - 1) / extract.MaxPageSize
+				}
+				l.add(ctx, page.Tickets)
+				// The cursor covers this page's tickets, all in the batch.
+				cur = page.Cursor
+				if err := l.step(ctx); err != nil {
+					return err
+				}
+			}
+			pages = max(pages, total) // the last, short page
+			return l.finish(ctx)
+		})
+	})
+}
+
+// ticketIDs reads the ID of each v1 record that has a usable one (the
+// others are set aside by the transform anyway).
 func ticketIDs(raws []json.RawMessage) []int64 {
 	ids := make([]int64, 0, len(raws))
 	for _, raw := range raws {

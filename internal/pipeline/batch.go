@@ -18,21 +18,27 @@ type batcher struct {
 	sink    *load.Sink
 	size    int
 	listed  bool
-	started time.Time // when the current batch got its first record
-	failed  bool      // flush returned the sink's failure
+	parse   func(json.RawMessage) (transform.Ticket, error) // the run's API's transform
+	started time.Time                                       // when the current batch got its first record
+	failed  bool                                            // flush returned the sink's failure
 }
 
 func (r *runner) newBatcher(listed bool) *batcher {
-	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed, r.lock), size: r.cfg.batchSize(), listed: listed}
+	parse := transform.Parse
+	if r.v2() {
+		parse = transform.ParseV2
+	}
+	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed, r.lock), size: r.cfg.batchSize(), listed: listed, parse: parse}
 }
 
-// add transforms a record into the current batch. A failure to write it is
+// add transforms a record (of the run's API: a v1 ticket object or a v2
+// resource object) into the current batch. A failure to write it is
 // kept by the sink: due reports the batch due, and flush returns it.
 func (b *batcher) add(ctx context.Context, raw json.RawMessage) {
 	if b.sink.Len() == 0 {
 		b.started = time.Now()
 	}
-	t, err := transform.Parse(raw)
+	t, err := b.parse(raw)
 	if err != nil {
 		var re *transform.RecordError
 		rej := load.Reject{Raw: raw, Reason: err.Error()}

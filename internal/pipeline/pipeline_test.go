@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,11 @@ type env struct {
 	// broken holds ticket ids whose i= lookup answers 500, every time, each
 	// with an *atomic.Int64 counting its requests.
 	broken sync.Map
+	// v2Refuse, when not 0, is the status every v2 request answers (a site
+	// whose v2 refuses the key v1 takes).
+	v2Refuse atomic.Int32
+	// v2IDFail is how many more v2 requests by id (filter[id]) answer 500.
+	v2IDFail atomic.Int64
 }
 
 func setup(t *testing.T, opts fakeapi.Options) *env {
@@ -42,6 +48,16 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	e := &env{fake: fake}
 	mux := http.NewServeMux()
 	mux.Handle("/ra/", http.StripPrefix("/ra", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := int(e.v2Refuse.Load()); st != 0 && strings.HasPrefix(r.URL.Path, "/api/v2/") {
+			w.Header().Set("Content-Type", "application/vnd.api+json")
+			w.WriteHeader(st)
+			fmt.Fprintf(w, `{"errors":[{"status":"%d","title":"refused"}]}`, st)
+			return
+		}
+		if r.URL.Query().Get("filter[id]") != "" && e.v2IDFail.Add(-1) >= 0 {
+			http.Error(w, `{"errors":[{"status":"500","title":"Server Error"}]}`, http.StatusInternalServerError)
+			return
+		}
 		if id, err := strconv.ParseInt(r.URL.Query().Get("i"), 10, 64); err == nil {
 			if n, ok := e.broken.Load(id); ok {
 				n.(*atomic.Int64).Add(1)
@@ -63,7 +79,7 @@ func setup(t *testing.T, opts fakeapi.Options) *env {
 	db := pgtest.NewDB(t)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	e.pool, e.client = db.Pool, client
-	e.cfg = pipeline.Config{Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250}
+	e.cfg = pipeline.Config{Client: client, Store: load.New(db.Pool, log), Log: log, Version: "test", BatchSize: 250, API: pipeline.APIV1}
 	return e
 }
 
@@ -88,7 +104,7 @@ type dbTicket struct {
 
 func dbTickets(t *testing.T, pool *pgxpool.Pool) map[int64]dbTicket {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT id, report_state_code, resolved_at, resolved_by, vanished_at IS NOT NULL FROM tickets`)
+	rows, err := pool.Query(context.Background(), `SELECT id, coalesce(report_state_code, -1), resolved_at, resolved_by, vanished_at IS NOT NULL FROM tickets`)
 	if err != nil {
 		t.Fatal(err)
 	}

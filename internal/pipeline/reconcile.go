@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -26,6 +27,11 @@ var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets
 // answer marks the ticket vanished; its state stays. A lookup that fails
 // otherwise does not stop the others: the run fails at the end, naming the
 // ids it could not look up.
+//
+// With v1 each ticket costs one i= request; with v2 one request looks up
+// to 100 (filter[id] with filter[state]=all), and an id absent from the
+// answer counts as not found. A failing v2 request fails the lookup of all
+// its ids.
 func (r *runner) reconcile(ctx context.Context) error {
 	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck())
 	if err != nil {
@@ -38,36 +44,41 @@ func (r *runner) reconcile(ctx context.Context) error {
 	b := r.newBatcher(false)
 	var gone, failed []int64
 	var firstErr error
+	per := 1
+	if r.v2() {
+		per = extract.MaxIDsPerRequest
+	}
 	lookErr := func() error {
 		inARow := 0
-		for i, id := range ids {
-			raw, err := r.cfg.Client.Ticket(ctx, id)
+		for i := 0; i < len(ids); i += per {
+			chunk := ids[i:min(i+per, len(ids))]
+			found, missing, err := r.lookup(ctx, chunk)
 			switch {
-			case errors.Is(err, extract.ErrNotFound):
-				gone = append(gone, id)
-				inARow = 0
-				continue
 			case err != nil && (ctx.Err() != nil || errors.Is(err, extract.ErrUnauthorized)):
 				// Every further lookup would fail the same way.
-				return fmt.Errorf("reconcile ticket %d: %w", id, err)
+				return fmt.Errorf("reconcile ticket %s: %w", idList(chunk, 3), err)
 			case err != nil:
-				failed = append(failed, id)
+				failed = append(failed, chunk...)
 				if firstErr == nil {
-					firstErr = fmt.Errorf("ticket %d: %w", id, err)
+					firstErr = fmt.Errorf("ticket %s: %w", idList(chunk, 3), err)
 				}
-				r.log.Warn().Int64("ticket_id", id).Err(err).
+				r.log.Warn().Int64("ticket_id", chunk[0]).Int("tickets", len(chunk)).Err(err).
 					Msg("lookup failed; going on with the other tickets")
 				if inARow++; inARow == maxLookupFailuresInARow {
-					failed = append(failed, ids[i+1:]...)
-					r.log.Warn().Int("failures_in_a_row", inARow).Int("not_tried", len(ids)-i-1).
+					rest := ids[i+len(chunk):]
+					failed = append(failed, rest...)
+					r.log.Warn().Int("failures_in_a_row", inARow).Int("not_tried", len(rest)).
 						Msg("lookups keep failing; not trying the rest")
 					return nil
 				}
 				continue
 			}
 			inARow = 0
-			b.add(ctx, raw)
-			r.sum.Reconciled++
+			gone = append(gone, missing...)
+			for _, raw := range found {
+				b.add(ctx, raw)
+				r.sum.Reconciled++
+			}
 			if b.due(r.cfg.flushInterval()) {
 				if err := b.flush(ctx, nil); err != nil {
 					return err
@@ -111,4 +122,29 @@ func idList(ids []int64, limit int) string {
 		sb.WriteString(strconv.FormatInt(id, 10))
 	}
 	return sb.String()
+}
+
+// lookup fetches ids (one with v1, up to extract.MaxIDsPerRequest with v2)
+// in any state: the records found, and the ids the source does not have
+// (v1 404, or absent from the v2 answer).
+func (r *runner) lookup(ctx context.Context, ids []int64) (found []json.RawMessage, missing []int64, err error) {
+	if r.v2() {
+		b, err := r.cfg.Client.TicketsByID(ctx, ids)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.Tickets, b.Missing, nil
+	}
+	for _, id := range ids {
+		raw, err := r.cfg.Client.Ticket(ctx, id)
+		switch {
+		case errors.Is(err, extract.ErrNotFound):
+			missing = append(missing, id)
+		case err != nil:
+			return nil, nil, err
+		default:
+			found = append(found, raw)
+		}
+	}
+	return found, missing, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,6 +40,29 @@ type Config struct {
 	// last not-found answer is older than that, since a ticket can come
 	// back. Negative: never.
 	VanishedRecheck time.Duration
+	// API is which API a run uses: APIAuto, APIV1 or APIV2; "" means
+	// APIV1, the behaviour from before v2 (the CLI's default is APIAuto).
+	// APIAuto probes v2 once at the start of the run (extract.ProbeV2) and
+	// uses it when it answers; when the site has no v2 (404) or refuses the
+	// key there (401/403) it falls back to v1 and says why in one log line.
+	API string
+}
+
+// The values of Config.API (and of --api / RA_API).
+const (
+	APIAuto = "auto"
+	APIV1   = "v1"
+	APIV2   = "v2"
+)
+
+// v2Scan is the v2 scans' options: Config.Scan's page size (at least 4),
+// page limit and reread budget.
+func (c *Config) v2Scan() extract.V2ScanOptions {
+	o := extract.V2ScanOptions{MaxPages: c.Scan.MaxPages, MaxRereads: c.Scan.MaxRereads}
+	if c.Scan.PageSize >= 4 {
+		o.PageSize = c.Scan.PageSize
+	}
+	return o
 }
 
 func (c *Config) vanishedRecheck() time.Duration {
@@ -69,6 +93,7 @@ func (c *Config) flushInterval() time.Duration {
 type Summary struct {
 	RunID      int64
 	Kind       string
+	API        string // APIV1 or APIV2: the API the run used ("" when it failed before choosing)
 	Status     string // load.Status*; "skipped" when another run held the lock
 	Error      string
 	Pages      int64
@@ -106,6 +131,45 @@ type runner struct {
 	seenOpen, seenRequest int64
 	base                  extract.Stats // client counters when the run started
 	lock                  *load.Lock    // every batch checks it before it commits
+	api                   string        // APIV1 or APIV2, chosen at the start of the run
+}
+
+func (r *runner) v2() bool { return r.api == APIV2 }
+
+// chooseAPI resolves Config.API for one run; see Config.API.
+func chooseAPI(ctx context.Context, cfg Config, log zerolog.Logger) (string, error) {
+	switch cfg.API {
+	case APIV1, APIV2:
+		return cfg.API, nil
+	case "":
+		return APIV1, nil
+	case APIAuto:
+	default:
+		return "", fmt.Errorf("unknown API %q: want auto, v1 or v2", cfg.API)
+	}
+	err := cfg.Client.ProbeV2(ctx)
+	switch {
+	case err == nil:
+		return APIV2, nil
+	case errors.Is(err, extract.ErrV2Unavailable):
+		log.Info().Str("api", APIV1).Str("reason", "v2 not available (404)").
+			Msg("the site has no v2 tickets API; using v1")
+		return APIV1, nil
+	case errors.Is(err, extract.ErrUnauthorized):
+		log.Warn().Str("api", APIV1).Str("reason", "v2 refused the key ("+statusOf(err)+")").
+			Msg("the v2 tickets API refused the key; using v1")
+		return APIV1, nil
+	}
+	return "", fmt.Errorf("probing the v2 API: %w", err)
+}
+
+// statusOf is the HTTP status of an API error, as text.
+func statusOf(err error) string {
+	var apiErr *extract.APIError
+	if errors.As(err, &apiErr) {
+		return strconv.Itoa(apiErr.Status)
+	}
+	return "refused"
 }
 
 func (r *runner) progress() *load.Progress {
@@ -152,10 +216,21 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	if abandoned > 0 {
 		r.log.Warn().Int64("abandoned", abandoned).Msg("marked runs left 'running' by a dead process as abandoned")
 	}
-	r.log.Info().Msg("run started")
 	ctx = runLog.WithContext(ctx) // extract and load log with run_id too
 
-	workErr := work(ctx, r)
+	// The API: chosen once, recorded in sync_runs.api and on every line.
+	api, workErr := chooseAPI(ctx, cfg, r.log)
+	if workErr == nil {
+		r.api, r.sum.API = api, api
+		runLog = runLog.With().Str("api", api).Logger()
+		r.log = runLog.With().Str("stage", kind).Logger()
+		ctx = runLog.WithContext(ctx)
+		workErr = cfg.Store.SetRunAPI(ctx, runID, api)
+	}
+	if workErr == nil {
+		r.log.Info().Msg("run started")
+		workErr = work(ctx, r)
+	}
 	if ctx.Err() == nil {
 		// lock_timeout or statement_timeout: say which, and what to change.
 		workErr = cfg.Store.ExplainTimeout(workErr)

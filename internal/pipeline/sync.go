@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/ratickets/ratickets/extract"
@@ -25,9 +26,26 @@ func Sync(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 // scanOpen scans the open list and merges every ticket. complete is true
-// when the scan reached the end of the list without error.
+// when the scan reached the end of the list without error. With v2 it walks
+// filter[state]=open,request (extract.Client.ScanV2Open); its
+// meta.page.total stands for v1's OpenTickets.
 func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	b := r.newBatcher(true)
+	take := func(tickets []json.RawMessage, open int) error {
+		r.sum.Pages++
+		if open >= 0 {
+			n := int64(open)
+			r.sum.APIOpenTickets = &n
+		}
+		for _, raw := range tickets {
+			b.add(ctx, raw)
+			r.sum.Seen++
+		}
+		if b.due(r.cfg.flushInterval()) {
+			return b.flush(ctx, nil)
+		}
+		return nil
+	}
 	scanErr := func() (scanErr error) {
 		// What was read before a failed page is still true: store it.
 		defer func() {
@@ -35,23 +53,23 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 				scanErr = errors.Join(scanErr, b.flush(ctx, nil))
 			}
 		}()
+		if r.v2() {
+			for page, err := range r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan()) {
+				if err != nil {
+					return err
+				}
+				if err := take(page.Tickets, page.Total); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		for page, err := range r.cfg.Client.ScanOpen(ctx, r.cfg.Scan) {
 			if err != nil {
 				return err
 			}
-			r.sum.Pages++
-			if page.OpenTickets >= 0 {
-				n := int64(page.OpenTickets)
-				r.sum.APIOpenTickets = &n
-			}
-			for _, raw := range page.Tickets {
-				b.add(ctx, raw)
-				r.sum.Seen++
-			}
-			if b.due(r.cfg.flushInterval()) {
-				if err := b.flush(ctx, nil); err != nil {
-					return err
-				}
+			if err := take(page.Tickets, page.OpenTickets); err != nil {
+				return err
 			}
 		}
 		return nil
