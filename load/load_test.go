@@ -222,7 +222,7 @@ func TestMergeRejectsAndVanish(t *testing.T) {
 	if _, err := s.Merge(ctx, run2, load.Batch{Tickets: []transform.Ticket{ticket(1, transform.StateOpen, 1)}, Listed: true}); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := s.ReconcileCandidates(ctx, run2, 24*time.Hour)
+	ids, err := s.ReconcileCandidates(ctx, run2, 24*time.Hour, false)
 	if err != nil || len(ids) != 1 || ids[0] != 2 {
 		t.Fatalf("candidates = %v %v, want [2]", ids, err)
 	}
@@ -236,7 +236,7 @@ func TestMergeRejectsAndVanish(t *testing.T) {
 	if n := queryInt(t, pool, `SELECT count(*) FROM ticket_history WHERE ticket_id = 2`); n != 2 {
 		t.Fatalf("vanishing should add a version, got %d", n)
 	}
-	if ids, _ := s.ReconcileCandidates(ctx, run2, 24*time.Hour); len(ids) != 0 {
+	if ids, _ := s.ReconcileCandidates(ctx, run2, 24*time.Hour, false); len(ids) != 0 {
 		t.Fatalf("vanished tickets are not candidates again, got %v", ids)
 	}
 	// It comes back in the list: vanished_at cleared, a version added.

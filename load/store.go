@@ -245,15 +245,16 @@ func snapshotAPIOpen(s *Snapshot) *int64 {
 // ReconcileCandidates returns, in id order, the ids of tickets the database
 // holds as open or request that the open-list scan of runID did not see:
 // every such ticket, whether an earlier scan, a backfill or a lookup stored
-// it. Left out are the tickets marked unofficial (they can never be in the
-// open list: see MarkUnofficial) and vanished tickets, except those whose
-// last lookup is older than recheck (a ticket can come back); recheck <= 0
-// never looks a vanished ticket up again.
+// it. Left out are vanished tickets, except those whose last lookup is
+// older than recheck (a ticket can come back; recheck <= 0 never looks a
+// vanished ticket up again), and, unless withUnofficial, the tickets marked
+// unofficial: v1's open list never shows them (see MarkUnofficial), while
+// v2's does, so a v2 scan that missed one is evidence like any other.
 //
 // A ticket runID's scan saw is official whatever a game backfill said
 // before (its achievement was promoted): its unofficial mark is removed
 // first.
-func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck time.Duration) ([]int64, error) {
+func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck time.Duration, withUnofficial bool) ([]int64, error) {
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM unofficial_tickets u USING ticket_sightings s
@@ -270,8 +271,8 @@ func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck ti
 			  AND s.last_listed_run_id IS DISTINCT FROM $1
 			  AND (t.vanished_at IS NULL
 			       OR greatest(t.vanished_at, s.vanished_checked_at) <= now() - $2::interval)
-			  AND NOT EXISTS (SELECT 1 FROM unofficial_tickets u WHERE u.ticket_id = t.id)
-			ORDER BY t.id`, runID, after)
+			  AND ($3 OR NOT EXISTS (SELECT 1 FROM unofficial_tickets u WHERE u.ticket_id = t.id))
+			ORDER BY t.id`, runID, after, withUnofficial)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"math"
-
 	"strings"
 	"syscall"
 	"testing"
@@ -10,23 +9,6 @@ import (
 
 	"github.com/ratickets/ratickets/internal/fakeapi"
 )
-
-// v2World is a world for the v2 tests. When the database's schema cannot
-// store leaderboard tickets (no migration 00008 in this build), the world's
-// leaderboard tickets are deleted, so every v2 answer is one it can hold.
-func v2World(t *testing.T, opts fakeapi.Options, d *db) *world {
-	t.Helper()
-	w := newWorld(t, opts)
-	if d.count(t, `SELECT count(*) FROM pg_enum WHERE enumlabel = 'did_not_start'`) == 0 {
-		t.Log("this schema has no leaderboard tickets (migration 00008 absent): the world's leaderboard tickets are deleted")
-		for _, f := range w.fake.AllV2() {
-			if f.LeaderboardID != 0 {
-				w.fake.Delete(f.ID)
-			}
-		}
-	}
-	return w
-}
 
 func visibleV2IDs(w *world) map[int64]bool {
 	out := map[int64]bool{}
@@ -61,7 +43,7 @@ func assertHoldsExactly(t *testing.T, d *db, ids map[int64]bool) {
 func TestV2BackfillAllSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	d := newDB(t)
-	w := v2World(t, fakeapi.Options{Seed: 71, Tickets: 4000}, d)
+	w := newWorld(t, fakeapi.Options{Seed: 71, Tickets: 4000})
 	c := newCLI(t, w, d)
 	delete(c.env, "RA_API") // auto
 	c.env["RATICKETS_BATCH_SIZE"] = "100"

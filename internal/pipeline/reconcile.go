@@ -33,7 +33,7 @@ var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets
 // answer counts as not found. A failing v2 request fails the lookup of all
 // its ids.
 func (r *runner) reconcile(ctx context.Context) error {
-	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck())
+	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck(), r.v2())
 	if err != nil {
 		return err
 	}

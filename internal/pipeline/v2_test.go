@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,24 +21,12 @@ import (
 	"github.com/ratickets/ratickets/load"
 )
 
-// setupV2 is setup with Config.API v2. When the schema cannot store
-// leaderboard tickets (no migration 00008 in this build), the world's
-// leaderboard tickets are deleted first, so every v2 answer is one the
-// schema can hold; the tests then say so in their log.
-func setupV2(t *testing.T, opts fakeapi.Options) (e *env, leaderboards bool) {
+// setupV2 is setup with Config.API v2.
+func setupV2(t *testing.T, opts fakeapi.Options) *env {
 	t.Helper()
-	e = setup(t, opts)
+	e := setup(t, opts)
 	e.cfg.API = pipeline.APIV2
-	leaderboards = count(t, e.pool, `SELECT count(*) FROM pg_enum WHERE enumlabel = 'did_not_start'`) > 0
-	if !leaderboards {
-		t.Log("this schema has no leaderboard tickets (migration 00008 absent): the world's leaderboard tickets are deleted")
-		for _, f := range e.fake.AllV2() {
-			if f.LeaderboardID != 0 {
-				e.fake.Delete(f.ID)
-			}
-		}
-	}
-	return e, leaderboards
+	return e
 }
 
 // visibleV2 is every ticket the v2 API shows, by id.
@@ -152,7 +141,7 @@ func TestAutoChoosesTheAPI(t *testing.T) {
 			t.Parallel()
 			e := setup(t, fakeapi.Options{Seed: 41, Tickets: 150, DisableV2: tc.disable})
 			if tc.want == "v2" {
-				e, _ = setupV2(t, fakeapi.Options{Seed: 41, Tickets: 150})
+				e = setupV2(t, fakeapi.Options{Seed: 41, Tickets: 150})
 			}
 			e.v2Refuse.Store(int32(tc.refuse))
 			var buf lockedBuffer
@@ -225,7 +214,7 @@ func maxAllRequests(n int) int64 { return int64(float64((n+99)/100)*1.02) + 3 }
 // finished backfill does nothing when run again.
 func TestV2BackfillAllEqualsTheSimulator(t *testing.T) {
 	t.Parallel()
-	e, leaderboards := setupV2(t, fakeapi.Options{Seed: 43, Tickets: 3000})
+	e := setupV2(t, fakeapi.Options{Seed: 43, Tickets: 3000})
 	reqs := watchV2(e)
 	var lastDone, lastTotal int64
 	sum, err := pipeline.BackfillAll(context.Background(), e.cfg, false, nil, func(done, total int64, final bool) {
@@ -250,11 +239,9 @@ func TestV2BackfillAllEqualsTheSimulator(t *testing.T) {
 			lb++
 		}
 	}
-	if leaderboards {
-		stored := count(t, e.pool, `SELECT count(*) FROM tickets WHERE ticketable_type = 'leaderboard' AND leaderboard_id IS NOT NULL`)
-		if lb == 0 || stored != int64(lb) {
-			t.Errorf("%d leaderboard tickets stored, v2 shows %d", stored, lb)
-		}
+	stored := count(t, e.pool, `SELECT count(*) FROM tickets WHERE ticketable_type = 'leaderboard' AND leaderboard_id IS NOT NULL`)
+	if lb == 0 || stored != int64(lb) {
+		t.Errorf("%d leaderboard tickets stored, v2 shows %d", stored, lb)
 	}
 	t.Logf("%d tickets (%d leaderboard), %d requests", n, lb, reqs.all.Load())
 	if cp, found, err := e.cfg.Store.GetCheckpoint(context.Background(), "all:v2"); err != nil || !found || !cp.Done {
@@ -273,7 +260,7 @@ func TestV2BackfillAllEqualsTheSimulator(t *testing.T) {
 // truth.
 func TestV2BackfillAllResumes(t *testing.T) {
 	t.Parallel()
-	e, _ := setupV2(t, fakeapi.Options{Seed: 47, Tickets: 3000})
+	e := setupV2(t, fakeapi.Options{Seed: 47, Tickets: 3000})
 	e.cfg.BatchSize = 150 // checkpoints land before the interrupt
 	startVisible := visibleV2(e)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -340,7 +327,7 @@ func TestV2BackfillAllResumes(t *testing.T) {
 // is read misses no ticket open for the whole scan.
 func TestV2SyncAfterChurnAndUnderDrift(t *testing.T) {
 	t.Parallel()
-	e, _ := setupV2(t, fakeapi.Options{Seed: 53, Tickets: 2500})
+	e := setupV2(t, fakeapi.Options{Seed: 53, Tickets: 2500})
 	h := &historyTracker{}
 	e.sync(t)
 	assertTruthV2(t, e, false)
@@ -409,7 +396,7 @@ func TestV2SyncAfterChurnAndUnderDrift(t *testing.T) {
 // is marked vanished with its state kept.
 func TestV2ReconcileIsBatched(t *testing.T) {
 	t.Parallel()
-	e, _ := setupV2(t, fakeapi.Options{Seed: 59, Tickets: 2500})
+	e := setupV2(t, fakeapi.Options{Seed: 59, Tickets: 2500})
 	e.sync(t)
 	var open []int64
 	for id, f := range visibleV2(e) {
@@ -450,7 +437,7 @@ func TestV2ReconcileIsBatched(t *testing.T) {
 // naming the ids it could not look up.
 func TestV2ReconcileGoesOnPastAFailingBatch(t *testing.T) {
 	t.Parallel()
-	e, _ := setupV2(t, fakeapi.Options{Seed: 61, Tickets: 2500})
+	e := setupV2(t, fakeapi.Options{Seed: 61, Tickets: 2500})
 	e.sync(t)
 	var open []int64
 	for id, f := range visibleV2(e) {
@@ -481,7 +468,7 @@ func TestV2ReconcileGoesOnPastAFailingBatch(t *testing.T) {
 // tickets included, and writes no unofficial marks.
 func TestV2BackfillIDsAndGames(t *testing.T) {
 	t.Parallel()
-	e, _ := setupV2(t, fakeapi.Options{Seed: 67, Tickets: 600})
+	e := setupV2(t, fakeapi.Options{Seed: 67, Tickets: 600})
 	vis := visibleV2(e)
 	var lo, hi int64 = 1 << 62, 0
 	for id := range vis {
@@ -501,7 +488,7 @@ func TestV2BackfillIDsAndGames(t *testing.T) {
 	assertTruthV2(t, e, true)
 
 	// Games, into a fresh database.
-	g, _ := setupV2(t, fakeapi.Options{Seed: 67, Tickets: 600})
+	g := setupV2(t, fakeapi.Options{Seed: 67, Tickets: 600})
 	games := map[int64]int{}
 	unofficial := 0
 	for _, f := range visibleV2(g) {
@@ -531,4 +518,46 @@ func TestV2BackfillIDsAndGames(t *testing.T) {
 		t.Errorf("a v2 game backfill wrote %d unofficial marks", n)
 	}
 	t.Logf("%d unofficial tickets in the world", unofficial)
+}
+
+// TestV2SyncReconcilesUnofficialTickets: a v1 game backfill marks the
+// tickets of unofficial achievements (v1's open list never shows them).
+// v2's open list does show them, so once a ticket marked that way leaves
+// it (resolved at the source before the first v2 sync), a v2 sync must
+// look it up like any other open ticket it did not see.
+func TestV2SyncReconcilesUnofficialTickets(t *testing.T) {
+	t.Parallel()
+	e := setup(t, fakeapi.Options{Seed: 33, Tickets: 600})
+	gameSet := map[int64]bool{}
+	for _, f := range e.fake.All() {
+		gameSet[f.GameID] = true
+	}
+	var games []int64
+	for g := range gameSet {
+		games = append(games, g)
+	}
+	slices.Sort(games)
+	if sum, err := pipeline.BackfillGames(context.Background(), e.cfg, games, false, nil); err != nil || sum.Status != load.StatusSucceeded {
+		t.Fatalf("v1 backfill games: %q %v", sum.Status, err)
+	}
+	var unofficialOpen []int64
+	for _, f := range e.fake.All() {
+		if !f.Deleted && !f.Promoted && isOpen(f.ReportState) {
+			unofficialOpen = append(unofficialOpen, f.ID)
+		}
+	}
+	if len(unofficialOpen) < 2 {
+		t.Fatalf("only %d open unofficial tickets: the test proves nothing", len(unofficialOpen))
+	}
+	for _, id := range unofficialOpen {
+		e.fake.SetState(id, 2, "fixer")
+	}
+	e.cfg.API = pipeline.APIV2
+	e.sync(t)
+	db := dbTickets(t, e.pool)
+	for _, id := range unofficialOpen {
+		if d := db[id]; d.state != 2 {
+			t.Errorf("unofficial ticket %d resolved at the source is stored in state %d after a v2 sync, want 2", id, d.state)
+		}
+	}
 }
