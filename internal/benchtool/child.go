@@ -40,7 +40,10 @@ func runBinary(ctx context.Context, bin, dbURL string, w *world, args ...string)
 		name, argv = "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, bin}, args...)
 	}
 	cmd := exec.CommandContext(ctx, name, argv...)
-	cmd.Env = append(os.Environ(),
+	// RA_API=v1: these figures measure the v1 path (the open list the
+	// simulator's world puts every ticket in), comparable with earlier
+	// results; v2's cost is the requests group's.
+	cmd.Env = append(os.Environ(), "RA_API=v1",
 		"DATABASE_URL="+dbURL, "RA_BASE_URL="+w.url, "RA_USERNAME="+username,
 		"RA_API_KEY="+apiKey, "RA_RPS=0", "RATICKETS_LOG_LEVEL=warn", "RATICKETS_LOG_FORMAT=json")
 	var out bytes.Buffer
