@@ -44,12 +44,12 @@ echo "==> ratickets sync (first run: everything is new)"
 echo "==> ratickets sync (second run: nothing changed, no row rewritten)"
 "$bin" sync --log-format console --log-level warn
 
-echo "==> ratickets backfill --games (every state of every game seen: resolved history for the report)"
-"$bin" backfill --games --log-format console --log-level warn
+echo "==> ratickets backfill --all (every ticket in every state, leaderboard tickets too: v2, 100 a request)"
+"$bin" backfill --all --log-format console --log-level warn
 
 echo "==> what landed"
-psql_cmd -c "SELECT report_state, report_type, count(*) FROM tickets GROUP BY 1, 2 ORDER BY 1, 2"
-psql_cmd -c "SELECT id, status, tickets_seen, inserted, updated, unchanged, rejected, requests FROM sync_runs ORDER BY id"
+psql_cmd -c "SELECT ticketable_type, report_state, count(*) FROM tickets GROUP BY 1, 2 ORDER BY 1, 2"
+psql_cmd -c "SELECT id, kind, api, status, tickets_seen, inserted, updated, unchanged, rejected, requests FROM sync_runs ORDER BY id"
 psql_cmd -c "SELECT id, console_name, left(game_title, 30) AS game, report_type, hardcore, emulator, emulator_core, rom_hash, reported_at FROM tickets ORDER BY reported_at DESC LIMIT 5"
 if "$bin" report --help >/dev/null 2>&1; then
   echo "==> ratickets report"
