@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -20,7 +21,7 @@ const biMigration = 7
 // and comment, and the definitions of the two indexes it rebuilds.
 func analyticsSnapshot(t *testing.T, db *pgtest.DB) string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	return schemaText(t, db, `
 		SELECT 'view ' || c.relname || E'\n' || pg_get_viewdef(c.oid) || E'\n' || coalesce(obj_description(c.oid, 'pg_class'), '')
 		       || E'\n' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '
 		                                      || coalesce(col_description(c.oid, a.attnum), ''), E'\n' ORDER BY a.attnum)
@@ -34,22 +35,39 @@ func analyticsSnapshot(t *testing.T, db *pgtest.DB) string {
 		UNION ALL
 		SELECT 'index ' || indexdef FROM pg_indexes
 		WHERE indexname IN ('tickets_backlog_reported_idx', 'tickets_resolution_idx')
-		ORDER BY 1`)
+		ORDER BY 1`, "\n\n")
+}
+
+// schemaText runs a query of one text column and joins its rows, each
+// followed by sep: a description of the schema objects it lists.
+func schemaText(t *testing.T, db *pgtest.DB, query, sep string) string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(s + "\n\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, l := range lines {
+		b.WriteString(l + sep)
 	}
 	return b.String()
+}
+
+// migrator is a goose provider over the embedded migrations for db, closed
+// with the test.
+func migrator(t *testing.T, db *pgtest.DB) *goose.Provider {
+	t.Helper()
+	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	t.Cleanup(func() { sqlDB.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestBIMigrationDownRestoresViews: rolling 00007 back gives exactly the
@@ -59,12 +77,7 @@ func TestBIMigrationDownRestoresViews(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmptyDB(t)
 	ctx := context.Background()
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrator(t, db)
 	var prev int64
 	for _, s := range p.ListSources() {
 		if s.Version < biMigration && s.Version > prev {

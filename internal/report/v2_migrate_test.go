@@ -4,11 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
 	"github.com/ratickets/ratickets/internal/pgtest"
-	"github.com/ratickets/ratickets/migrations"
 )
 
 // v2Migration is 00008_v2_schema.sql.
@@ -20,7 +16,7 @@ const v2Migration = 8
 // labels.
 func schemaSnapshot(t *testing.T, db *pgtest.DB) string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	return schemaText(t, db, `
 		SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
 		       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
 		       || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
@@ -40,22 +36,7 @@ func schemaSnapshot(t *testing.T, db *pgtest.DB) string {
 		FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
 		WHERE t.typnamespace = current_schema()::regnamespace
 		GROUP BY t.typname
-		ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		s += line + "\n"
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return s + analyticsSnapshot(t, db)
+		ORDER BY 1`, "\n") + analyticsSnapshot(t, db)
 }
 
 // TestV2MigrationDownRestores: rolling 00008 back gives exactly the schema
@@ -67,12 +48,7 @@ func TestV2MigrationDownRestores(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmptyDB(t)
 	ctx := context.Background()
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrator(t, db)
 	prev := int64(v2Migration - 1)
 	if _, err := p.UpTo(ctx, prev); err != nil {
 		t.Fatal(err)
