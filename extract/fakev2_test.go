@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,14 +274,4 @@ func (f *fakeV2) check(t *testing.T, res v2Result) int {
 		}
 	}
 	return persistent
-}
-
-// sortedIDs is a helper for messages.
-func sortedIDs(m map[int64]int) []int64 {
-	out := make([]int64, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
 }

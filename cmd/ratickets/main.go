@@ -75,7 +75,7 @@ func newParser(model *cliModel, getenv func(string) string, stdout, stderr io.Wr
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.Resolvers(envResolver(getenv)),
-		kong.HelpFormatter(helpValue),
+		kong.ValueFormatter(helpValue),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Vars{
 			"version":            "ratickets " + version(),

@@ -77,16 +77,6 @@ type request struct {
 	fault fakeapi.FaultKind
 }
 
-func (r request) mode() string {
-	switch {
-	case r.query.Has("i"):
-		return "ticket"
-	case r.query.Has("g"):
-		return "game"
-	}
-	return "list"
-}
-
 func newWorld(t testing.TB, opts fakeapi.Options) *world {
 	t.Helper()
 	opts.APIKey = apiKey

@@ -276,7 +276,7 @@ func TestListElementKeyOrder(t *testing.T) {
 // achievements, and tickets in several states.
 func gameWithBoth(t *testing.T, srv *Server) int64 {
 	t.Helper()
-	type agg struct{ promoted, unofficial, states int }
+	type agg struct{ promoted, unofficial int }
 	byGame := map[int64]*agg{}
 	stateSeen := map[int64]map[int]bool{}
 	for _, tk := range srv.All() {

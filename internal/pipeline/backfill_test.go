@@ -179,15 +179,6 @@ func TestBackfillGames(t *testing.T) {
 	}
 }
 
-func mustGameIDs(t *testing.T, e *env) []int64 {
-	t.Helper()
-	ids, err := e.cfg.Store.GameIDs(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
-}
-
 // bigGame adds n resolved tickets on promoted achievements to one game of
 // e's world, reported at(i), and returns the game's ID.
 func bigGame(t *testing.T, e *env, n int, at func(i int) time.Time) int64 {

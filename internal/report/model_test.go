@@ -5,7 +5,6 @@ package report_test
 // Go, day by day and ticket by ticket, not with the views' SQL.
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -595,12 +594,3 @@ func randomModel(seed uint64, n int) *model {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
-	ks := make([]K, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
