@@ -116,7 +116,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return exitUsage
 	}
-	cmd := kctx.Selected().Target.Addr().Interface().(interface{ run(context.Context, stdio) int })
+	cmd := kctx.Selected().Target.Addr().Interface().(interface {
+		run(context.Context, stdio) int
+	})
 	return cmd.run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
 }
 
