@@ -61,6 +61,9 @@ const description = `ratickets syncs RetroAchievements achievement tickets into 
 A flag wins over its environment variable, which wins over the default.
 Exit status: 0 success, 1 the run failed, 2 usage or configuration error.`
 
+// runner is implemented by every command.
+type runner interface{ run(ctx context.Context, s stdio) int }
+
 // exitRequest is how kong's exit (after --help or --version) reaches run.
 type exitRequest int
 
@@ -116,10 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return exitUsage
 	}
-	cmd := kctx.Selected().Target.Addr().Interface().(interface {
-		run(context.Context, stdio) int
-	})
-	return cmd.run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
+	return kctx.Selected().Target.Addr().Interface().(runner).run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
 }
 
 // envResolver resolves a flag that was not given on the command line from
