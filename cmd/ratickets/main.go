@@ -62,7 +62,9 @@ A flag wins over its environment variable, which wins over the default.
 Exit status: 0 success, 1 the run failed, 2 usage or configuration error.`
 
 // runner is implemented by every command.
-type runner interface{ run(ctx context.Context, s stdio) int }
+type runner interface {
+	run(ctx context.Context, s stdio) int
+}
 
 // exitRequest is how kong's exit (after --help or --version) reaches run.
 type exitRequest int
