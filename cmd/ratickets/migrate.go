@@ -13,14 +13,6 @@ type migrateCmd struct {
 	Action string  `arg:"" optional:"" enum:"up,down,status," default:"" help:"up: apply every pending migration (what an upgrade needs); down: roll back the most recent one; status: list the migrations and whether each is applied"`
 }
 
-func (*migrateCmd) Help() string {
-	return `Usage: ratickets migrate up|down|status
-
-  up      apply every pending migration (what an upgrade needs)
-  down    roll back the most recent migration
-  status  list the migrations and whether each is applied`
-}
-
 func (c *migrateCmd) run(ctx context.Context, st stdio) int {
 	red := c.DB.redactor(st.getenv)
 	if c.Action == "" {

@@ -113,10 +113,10 @@ func (c *serveCmd) jitter() (time.Duration, error) {
 		return c.Interval / 10, nil
 	}
 	jitter, err := time.ParseDuration(s)
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, usageErr("--jitter: %q is not a duration (e.g. 30s, 15m)", c.Jitter)
-	}
-	if jitter < 0 {
+	case jitter < 0:
 		return 0, usageErr("--jitter must not be negative")
 	}
 	return jitter, nil

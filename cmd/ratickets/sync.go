@@ -87,12 +87,9 @@ func (j *job) close() {
 // database, so that a restarted serve or a one-shot sync whose run fails
 // still reports the real age of the data.
 func (j *job) seedLastSuccess(ctx context.Context, m *metrics.Metrics) {
-	last, err := j.Store.LastSuccess(ctx)
-	if err != nil {
+	if last, err := j.Store.LastSuccess(ctx); err != nil {
 		j.Log.Warn().Err(err).Msg("could not read the last successful sync from the database")
-		return
-	}
-	if last != nil {
+	} else if last != nil {
 		m.SetLastSuccess(*last)
 	}
 }
