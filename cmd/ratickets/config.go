@@ -66,31 +66,32 @@ func (a *apiFlags) key() (key, warning string, err error) {
 	return strings.TrimSpace(string(b)), warning, nil
 }
 
-// clientConfig validates the API flags and builds the extract config.
-func (a *apiFlags) clientConfig(key string, log zerolog.Logger) (extract.Config, error) {
+// client validates the API flags and builds the API client; onAttempt,
+// when not nil, observes every HTTP attempt.
+func (a *apiFlags) client(key string, log zerolog.Logger, onAttempt func(extract.Attempt)) (*extract.Client, error) {
 	base := strings.TrimRight(a.BaseURL, "/")
 	host, err := checkBaseURL(base, a.AllowInsecure)
 	switch {
 	case key == "":
-		return extract.Config{}, usageErr("no API key: set --api-key, RA_API_KEY, --api-key-file or RA_API_KEY_FILE")
+		return nil, usageErr("no API key: set --api-key, RA_API_KEY, --api-key-file or RA_API_KEY_FILE")
 	case a.Username == "":
-		return extract.Config{}, usageErr("no username: set --username or RA_USERNAME")
+		return nil, usageErr("no username: set --username or RA_USERNAME")
 	case a.RPS < 0 || math.IsNaN(a.RPS):
-		return extract.Config{}, usageErr("--rps must be 0 (unlimited) or more")
+		return nil, usageErr("--rps must be 0 (unlimited) or more")
 	case err != nil:
-		return extract.Config{}, err
+		return nil, err
 	case a.RPS == 0 && under(host, "retroachievements.org") && !a.AllowUnlimited:
-		return extract.Config{}, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
+		return nil, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
 	case a.MaxRetries < 0:
-		return extract.Config{}, usageErr("--max-retries must be 0 or more")
+		return nil, usageErr("--max-retries must be 0 or more")
 	case a.Timeout <= 0:
-		return extract.Config{}, usageErr("--timeout must be more than 0")
+		return nil, usageErr("--timeout must be more than 0")
 	}
 	retries := a.MaxRetries
 	if retries == 0 {
 		retries = -1 // extract: 0 means its default; the flag's 0 means none
 	}
-	return extract.Config{
+	client, err := extract.New(extract.Config{
 		BaseURL:    base,
 		Username:   a.Username,
 		APIKey:     key,
@@ -99,7 +100,12 @@ func (a *apiFlags) clientConfig(key string, log zerolog.Logger) (extract.Config,
 		Timeout:    a.Timeout,
 		UserAgent:  "ratickets/" + version() + " (+https://github.com/ratickets/ratickets)",
 		Logger:     log.With().Str("stage", "extract").Logger(),
-	}, nil
+		OnAttempt:  onAttempt,
+	})
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return client, nil
 }
 
 // checkBaseURL returns the host of the API base URL, in lower case and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,33 +72,25 @@ func (c *reportCmd) run(ctx context.Context, st stdio) int {
 // browser reloading) never sees half a report, and a failed run leaves the
 // previous report in place. report.Generate renders into memory and writes
 // the page at once, so the file needs no buffer.
-func writeAtomically(path string, write func(io.Writer) error) (err error) {
+func writeAtomically(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("report: write %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
 	if err := write(f); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return err
 	}
 	// CreateTemp makes the file private; a report is meant to be shared
 	// like any file the user writes.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
+	err = errors.Join(f.Chmod(0o644), f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
 	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
+		_ = os.Remove(f.Name())
 		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func (c *serveCmd) run(ctx context.Context, st stdio) int {
 	}
 	s := &scheduler{
 		cfg: j.Config, m: m, log: log, interval: c.Interval, jitter: jitter,
-		store: j.Store, versions: j.migrator.Versions, redact: j.red.String,
+		versions: j.migrator.Versions, redact: j.red.String,
 		now: time.Now, lastEnd: time.Now(),
 	}
 	srv := newHTTPServer(s.routes())
@@ -140,7 +140,6 @@ type scheduler struct {
 	m                *metrics.Metrics
 	log              zerolog.Logger
 	interval, jitter time.Duration
-	store            *load.Store
 	versions         func(context.Context) (current, latest int64, err error)
 	redact           func(string) string
 	now              func() time.Time
@@ -234,7 +233,7 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 		ok = false
 		lines = append(lines, "FAIL "+s.redact(fmt.Sprintf(format, args...)))
 	}
-	if err := s.store.Pool().Ping(ctx); err != nil {
+	if err := s.cfg.Store.Pool().Ping(ctx); err != nil {
 		fail("database: %v", err)
 	} else {
 		lines = append(lines, "ok   database: reachable")

@@ -26,6 +26,7 @@ import (
 	"github.com/ratickets/ratickets/internal/fakeapi"
 	"github.com/ratickets/ratickets/internal/metrics"
 	"github.com/ratickets/ratickets/internal/pgtest"
+	"github.com/ratickets/ratickets/internal/pipeline"
 	"github.com/ratickets/ratickets/internal/redact"
 	"github.com/ratickets/ratickets/load"
 )
@@ -446,7 +447,7 @@ func TestReadinessChecks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		s := &scheduler{
-			interval: interval, store: load.New(db.Pool, zerolog.Nop()), redact: redact.New().String,
+			interval: interval, cfg: pipeline.Config{Store: load.New(db.Pool, zerolog.Nop())}, redact: redact.New().String,
 			now:      func() time.Time { return now },
 			lastEnd:  now.Add(-tc.lastEnd),
 			versions: func(context.Context) (int64, int64, error) { return tc.cur, tc.lat, nil },

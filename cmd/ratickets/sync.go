@@ -32,7 +32,6 @@ type job struct {
 }
 
 // setup returns a job whose red is set even with an error, for printing it.
-// onAttempt, when not nil, observes every HTTP attempt of the client.
 func (f *jobFlags) setup(ctx context.Context, s stdio, onAttempt func(extract.Attempt)) (*job, error) {
 	j := &job{}
 	key, warning, err := f.API.key()
@@ -50,14 +49,9 @@ func (f *jobFlags) setup(ctx context.Context, s stdio, onAttempt func(extract.At
 	if f.BatchSize < 1 {
 		return j, usageErr("--batch-size must be 1 or more")
 	}
-	ccfg, err := f.API.clientConfig(key, log)
+	client, err := f.API.client(key, log, onAttempt)
 	if err != nil {
 		return j, err
-	}
-	ccfg.OnAttempt = onAttempt
-	client, err := extract.New(ccfg)
-	if err != nil {
-		return j, usageErr("%v", err)
 	}
 	pool, err := connect(ctx, f.DB, j.red)
 	if err != nil {

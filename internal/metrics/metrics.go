@@ -184,7 +184,7 @@ func (m *Metrics) WriteTextfile(path string) error {
 // Push replaces the metrics of job on the Pushgateway at rawURL (an HTTP
 // PUT of the whole group, as a one-shot job should). Credentials in the URL
 // (https://user:pass@host) are sent as basic auth and kept out of errors.
-// Without a deadline on ctx it gives up after 30s.
+// It gives up after 30s.
 func (m *Metrics) Push(ctx context.Context, rawURL, job string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -192,15 +192,10 @@ func (m *Metrics) Push(ctx context.Context, rawURL, job string) error {
 	}
 	user := u.User
 	u.User = nil
-	p := push.New(u.String(), job).Gatherer(m.reg)
+	p := push.New(u.String(), job).Gatherer(m.reg).Client(&http.Client{Timeout: 30 * time.Second})
 	if user != nil {
 		pass, _ := user.Password()
 		p = p.BasicAuth(user.Username(), pass)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
 	}
 	if err := p.PushContext(ctx); err != nil {
 		return fmt.Errorf("metrics: push to the Pushgateway: %w", err)
