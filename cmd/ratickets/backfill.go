@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/ratickets/ratickets/internal/pipeline"
@@ -50,17 +48,15 @@ terminal, log lines otherwise.`
 func (c *backfillCmd) run(ctx context.Context, s stdio) int {
 	var games []int64
 	if c.Games {
-		for _, a := range c.GameIDs {
-			for _, part := range strings.Split(a, ",") {
-				if part == "" {
-					continue
-				}
-				id, err := strconv.ParseInt(part, 10, 64)
-				if err != nil || id <= 0 {
-					return exitCode(usageErr("--games: %q is not a game id", part), s.stderr, nil)
-				}
-				games = append(games, id)
+		for _, part := range strings.Split(strings.Join(c.GameIDs, ","), ",") {
+			if part == "" {
+				continue
 			}
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil || id <= 0 {
+				return exitCode(usageErr("--games: %q is not a game id", part), s.stderr, nil)
+			}
+			games = append(games, id)
 		}
 	} else if len(c.GameIDs) > 0 {
 		return exitCode(usageErr("unexpected argument %q (game ids need --games)", c.GameIDs[0]), s.stderr, nil)
@@ -74,55 +70,34 @@ func (c *backfillCmd) run(ctx context.Context, s stdio) int {
 	case !c.Games && !c.All && (c.FromID <= 0 || c.ToID < c.FromID):
 		return exitCode(usageErr("need --from-id N --to-id M with 0 < N <= M, --games or --all"), s.stderr, nil)
 	}
-	env, err := c.setup(ctx, s)
+	j, err := c.setup(ctx, s, nil)
 	if err != nil {
-		return exitCode(err, s.stderr, envRedactor(env))
+		return exitCode(err, s.stderr, j.red)
 	}
-	defer env.close()
-	cfg := env.pipelineConfig(&c.jobFlags)
-	unit := "ids"
+	defer j.close()
+	prog := &progress{w: s.stderr, log: j.Log, tty: isTerminal(s.stderr), unit: "ids", start: time.Now()}
 	if c.Games {
-		unit = "games"
+		prog.unit = "games"
 	}
-	prog := newProgress(s.stderr, env.log, unit)
 	var sum pipeline.Summary
 	switch {
 	case c.All:
-		sum, err = pipeline.BackfillAll(ctx, cfg, c.Restart, func(p pipeline.AllPlan) {
+		sum, err = pipeline.BackfillAll(ctx, j.Config, c.Restart, func(p pipeline.AllPlan) {
 			if p.API == pipeline.APIV2 {
 				prog.unit = "pages"
 				return
 			}
 			// On stdout: stderr is the log.
 			fmt.Fprintln(s.stdout, v1AllPlan(p, c.API.RPS))
-			env.log.Info().Str("stage", "backfill").Str("api", p.API).Int64("from_id", p.From).Int64("to_id", p.To).
+			j.Log.Info().Str("stage", "backfill").Str("api", p.API).Int64("from_id", p.From).Int64("to_id", p.To).
 				Float64("rps", c.API.RPS).Msg("backfill --all with v1: one request per id")
 		}, prog.update)
 	case c.Games:
-		sum, err = pipeline.BackfillGames(ctx, cfg, games, c.Restart, prog.update)
+		sum, err = pipeline.BackfillGames(ctx, j.Config, games, c.Restart, prog.update)
 	default:
-		sum, err = pipeline.BackfillIDs(ctx, cfg, c.FromID, c.ToID, c.Restart, prog.update)
+		sum, err = pipeline.BackfillIDs(ctx, j.Config, c.FromID, c.ToID, c.Restart, prog.update)
 	}
-	code := finishRun(sum, err, s.stdout, s.stderr, env.red)
-	if code == exitOK && sum.Status != pipeline.StatusSkipped {
-		what := "not found (404)"
-		if sum.API == pipeline.APIV2 {
-			what = "not found (absent from the v2 answers)"
-		}
-		fmt.Fprintf(s.stdout, "%s: %d\n", what, sum.NotFound)
-	}
-	return code
-}
-
-// progress shows a backfill's progress: a bar redrawn in place on a
-// terminal, a log line every few seconds otherwise.
-type progress struct {
-	w       io.Writer
-	log     zerolog.Logger
-	tty     bool
-	unit    string
-	start   time.Time
-	lastLog time.Time
+	return j.finish(sum, err, s)
 }
 
 // v1AllPlan says what a backfill --all with v1 will fetch and how long
@@ -144,12 +119,15 @@ func v1AllPlan(p pipeline.AllPlan, rps float64) string {
 	return fmt.Sprintf("backfill --all with v1 (no v2 API): %s ids %d..%d one request each (%d requests), %s", verb, p.From, p.To, n, at)
 }
 
-func newProgress(w io.Writer, log zerolog.Logger, unit string) *progress {
-	p := &progress{w: w, log: log, unit: unit, start: time.Now()}
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.tty = true
-	}
-	return p
+// progress shows a backfill's progress: a bar redrawn in place on a
+// terminal, a log line every few seconds otherwise.
+type progress struct {
+	w       io.Writer
+	log     zerolog.Logger
+	tty     bool
+	unit    string
+	start   time.Time
+	lastLog time.Time
 }
 
 func (p *progress) update(done, total int64, final bool) {

@@ -48,62 +48,50 @@ type apiFlags struct {
 	Timeout        time.Duration `name:"timeout" envvar:"RA_TIMEOUT" default:"30s" help:"timeout of one HTTP request"`
 	AllowUnlimited bool          `name:"allow-unlimited" envvar:"RA_ALLOW_UNLIMITED" help:"allow --rps 0 against the real RetroAchievements site"`
 	AllowInsecure  bool          `name:"allow-insecure" envvar:"RA_ALLOW_INSECURE" help:"allow a plain http:// --base-url on a host that is not loopback (the key would travel in clear)"`
-
-	// keyFileWarning, set by key, says that the key file is readable by
-	// group or others.
-	keyFileWarning string
 }
 
-// key resolves the key from --api-key or --api-key-file.
-func (a *apiFlags) key() (string, error) {
-	if a.APIKey != "" {
-		return a.APIKey, nil
+// key returns the key from --api-key or --api-key-file, and a warning when
+// the file is readable by group or others.
+func (a *apiFlags) key() (key, warning string, err error) {
+	if a.APIKey != "" || a.APIKeyFile == "" {
+		return a.APIKey, "", nil
 	}
-	if a.APIKeyFile != "" {
-		b, err := os.ReadFile(a.APIKeyFile)
-		if err != nil {
-			return "", usageErr("--api-key-file: %v", errors.Unwrap(err))
-		}
-		a.keyFileWarning = keyFileWarning(a.APIKeyFile)
-		return strings.TrimSpace(string(b)), nil
-	}
-	return "", nil
-}
-
-// clientConfig validates the API flags and builds the extract config.
-func (a *apiFlags) clientConfig(log zerolog.Logger) (extract.Config, error) {
-	key, err := a.key()
+	b, err := os.ReadFile(a.APIKeyFile)
 	if err != nil {
-		return extract.Config{}, err
+		return "", "", usageErr("--api-key-file: %v", errors.Unwrap(err))
 	}
-	if key == "" {
-		return extract.Config{}, usageErr("no API key: set --api-key, RA_API_KEY, --api-key-file or RA_API_KEY_FILE")
+	if fi, err := os.Stat(a.APIKeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		warning = fmt.Sprintf("the API key file is readable by group or others (mode %04o); chmod 600 it", fi.Mode().Perm())
 	}
-	if a.Username == "" {
-		return extract.Config{}, usageErr("no username: set --username or RA_USERNAME")
-	}
-	if a.RPS < 0 || math.IsNaN(a.RPS) {
-		return extract.Config{}, usageErr("--rps must be 0 (unlimited) or more")
-	}
+	return strings.TrimSpace(string(b)), warning, nil
+}
+
+// client validates the API flags and builds the API client; onAttempt,
+// when not nil, observes every HTTP attempt.
+func (a *apiFlags) client(key string, log zerolog.Logger, onAttempt func(extract.Attempt)) (*extract.Client, error) {
 	base := strings.TrimRight(a.BaseURL, "/")
-	u, err := checkBaseURL(base, a.AllowInsecure)
-	if err != nil {
-		return extract.Config{}, err
-	}
-	if a.RPS == 0 && isRealSite(u) && !a.AllowUnlimited {
-		return extract.Config{}, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
+	host, err := checkBaseURL(base, a.AllowInsecure)
+	switch {
+	case key == "":
+		return nil, usageErr("no API key: set --api-key, RA_API_KEY, --api-key-file or RA_API_KEY_FILE")
+	case a.Username == "":
+		return nil, usageErr("no username: set --username or RA_USERNAME")
+	case a.RPS < 0 || math.IsNaN(a.RPS):
+		return nil, usageErr("--rps must be 0 (unlimited) or more")
+	case err != nil:
+		return nil, err
+	case a.RPS == 0 && under(host, "retroachievements.org") && !a.AllowUnlimited:
+		return nil, usageErr("--rps 0 (unlimited) against the real site needs --allow-unlimited; the server answers bursts with 429")
+	case a.MaxRetries < 0:
+		return nil, usageErr("--max-retries must be 0 or more")
+	case a.Timeout <= 0:
+		return nil, usageErr("--timeout must be more than 0")
 	}
 	retries := a.MaxRetries
-	switch {
-	case retries < 0:
-		return extract.Config{}, usageErr("--max-retries must be 0 or more")
-	case retries == 0:
+	if retries == 0 {
 		retries = -1 // extract: 0 means its default; the flag's 0 means none
 	}
-	if a.Timeout <= 0 {
-		return extract.Config{}, usageErr("--timeout must be more than 0")
-	}
-	return extract.Config{
+	client, err := extract.New(extract.Config{
 		BaseURL:    base,
 		Username:   a.Username,
 		APIKey:     key,
@@ -112,55 +100,40 @@ func (a *apiFlags) clientConfig(log zerolog.Logger) (extract.Config, error) {
 		Timeout:    a.Timeout,
 		UserAgent:  "ratickets/" + version() + " (+https://github.com/ratickets/ratickets)",
 		Logger:     log.With().Str("stage", "extract").Logger(),
-	}, nil
+		OnAttempt:  onAttempt,
+	})
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return client, nil
 }
 
-// checkBaseURL parses the API base URL and refuses plain http on a host
-// that is not loopback, unless allowInsecure: the key is sent in the query
-// string of every request.
-func checkBaseURL(base string, allowInsecure bool) (*url.URL, error) {
+// checkBaseURL returns the host of the API base URL, in lower case and
+// without a trailing dot. It refuses plain http to a host that is not
+// loopback, unless allowInsecure: the key is sent in the query string of
+// every request.
+func checkBaseURL(base string, allowInsecure bool) (string, error) {
 	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https") {
+		return "", usageErr("--base-url: %q is not an http(s) URL", base)
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !allowInsecure && !isLoopback(u.Hostname()) {
-			return nil, usageErr("--base-url: plain http to %s would send the API key in clear; use https, or --allow-insecure", u.Hostname())
-		}
-	default:
-		return nil, usageErr("--base-url: %q is not an http(s) URL", base)
-	}
-	return u, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
-// isRealSite reports whether u points at RetroAchievements itself: the
-// host retroachievements.org or any host under it, in any case, with or
-// without a trailing dot or a port.
-func isRealSite(u *url.URL) bool {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	return host == "retroachievements.org" || strings.HasSuffix(host, ".retroachievements.org")
+	ip, ipErr := netip.ParseAddr(host)
+	loopback := under(host, "localhost") || ipErr == nil && ip.IsLoopback()
+	if strings.EqualFold(u.Scheme, "http") && !loopback && !allowInsecure {
+		return "", usageErr("--base-url: plain http to %s would send the API key in clear; use https, or --allow-insecure", u.Hostname())
+	}
+	return host, nil
 }
 
-// keyFileWarning returns a warning when the key file is readable by group
-// or others ("" otherwise).
-func keyFileWarning(path string) string {
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 {
-		return ""
-	}
-	return fmt.Sprintf("the API key file is readable by group or others (mode %04o); chmod 600 it", fi.Mode().Perm())
+// under reports whether host is domain or a name under it.
+func under(host, domain string) bool {
+	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 // newLogger builds the one logger of the process. Everything it writes goes
@@ -170,23 +143,19 @@ func newLogger(format, level string, w io.Writer, red *redact.Redactor, getenv f
 	if err != nil || level == "" {
 		return zerolog.Nop(), usageErr("--log-level: %q is not one of debug, info, warn, error", level)
 	}
-	out := red.Writer(w)
+	console := format == "console"
 	switch format {
-	case "json":
-	case "console":
-		out = consoleWriter(out, getenv)
 	case "auto", "":
-		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			out = consoleWriter(out, getenv)
-		}
+		console = isTerminal(w)
+	case "json", "console":
 	default:
 		return zerolog.Nop(), usageErr("--log-format: %q is not one of auto, json, console", format)
 	}
+	out := red.Writer(w)
+	if console {
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339, NoColor: getenv("NO_COLOR") != ""}
+	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
-}
-
-func consoleWriter(w io.Writer, getenv func(string) string) io.Writer {
-	return zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: getenv("NO_COLOR") != ""}
 }
 
 // connect opens a pool from --database-url, or from the PG* variables when
@@ -218,10 +187,16 @@ func connect(ctx context.Context, db dbFlags, red *redact.Redactor) (*pgxpool.Po
 	return pool, nil
 }
 
-// dbRedactor returns the redactor for the database password (as the flags
-// or PGPASSWORD carry it) and the given secrets.
+// redactor returns the redactor for the given secrets and every value the
+// database URL (parsed tolerantly, for malformed ones) or PGPASSWORD may
+// carry as the password.
 func (db dbFlags) redactor(getenv func(string) string, secrets ...string) *redact.Redactor {
-	return redact.New(append(dbPasswords(db.DatabaseURL, getenv), secrets...)...)
+	secrets = append(secrets, getenv("PGPASSWORD"))
+	secrets = append(secrets, redact.ConnStringPasswords(db.DatabaseURL)...)
+	if cfg, err := pgxpool.ParseConfig(db.DatabaseURL); err == nil {
+		secrets = append(secrets, cfg.ConnConfig.Password)
+	}
+	return redact.New(secrets...)
 }
 
 // parseReason is the reason a connection string was refused, without the
@@ -229,24 +204,13 @@ func (db dbFlags) redactor(getenv func(string) string, secrets ...string) *redac
 // recognise in a string it could not parse).
 func parseReason(err error) string {
 	msg := err.Error()
-	if strings.HasPrefix(msg, "cannot parse `") {
-		if i := strings.LastIndex(msg, "`: "); i >= 0 {
-			return "cannot parse the connection string: " + msg[i+3:]
-		}
-		return "cannot parse the connection string"
+	if !strings.HasPrefix(msg, "cannot parse `") {
+		return msg
 	}
-	return msg
-}
-
-// dbPasswords returns every value the database URL (parsed tolerantly, for
-// malformed ones) or PGPASSWORD may carry as the password, so that the
-// redactor can scrub it.
-func dbPasswords(databaseURL string, getenv func(string) string) []string {
-	pws := append(redact.ConnStringPasswords(databaseURL), getenv("PGPASSWORD"))
-	if cfg, err := pgxpool.ParseConfig(databaseURL); err == nil && cfg.ConnConfig.Password != "" {
-		pws = append(pws, cfg.ConnConfig.Password)
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		return "cannot parse the connection string: " + msg[i+3:]
 	}
-	return pws
+	return "cannot parse the connection string"
 }
 
 // exitCode maps an error to the exit status and prints its one-line reason.

@@ -43,10 +43,13 @@ ready and serves until interrupted.`
 }
 
 func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
-	stdout, stderr := st.stdout, st.stderr
 	badUsage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "ratickets fakeapi: "+format+"\nRun 'ratickets fakeapi --help' for the flags.\n", a...)
+		fmt.Fprintf(st.stderr, "ratickets fakeapi: "+format+"\nRun 'ratickets fakeapi --help' for the flags.\n", a...)
 		return exitUsage
+	}
+	startAt, dateErr := time.Parse(time.DateOnly, c.Start)
+	if c.Start == "today" {
+		startAt, dateErr = time.Now().UTC().Truncate(24*time.Hour), nil
 	}
 	switch {
 	case c.Tickets < 0:
@@ -59,16 +62,9 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 		return badUsage("--fault-rate must be between 0 and 1")
 	case c.Latency < 0:
 		return badUsage("--latency must be >= 0")
-	}
-	startAt := time.Now().UTC().Truncate(24 * time.Hour)
-	if c.Start != "today" {
-		t, err := time.Parse(time.DateOnly, c.Start)
-		if err != nil {
-			return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", c.Start)
-		}
-		startAt = t
-	}
-	if c.APIKey == "" {
+	case dateErr != nil:
+		return badUsage("--start: %q is not a date (YYYY-MM-DD) or \"today\"", c.Start)
+	case c.APIKey == "":
 		return badUsage("--api-key must not be empty")
 	}
 
@@ -89,26 +85,24 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.Listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "fakeapi: listen: %v\n", err)
-		return 1
+		fmt.Fprintf(st.stderr, "fakeapi: listen: %v\n", err)
+		return exitFailed
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-
-	fmt.Fprintf(stdout, "fakeapi listening on http://%s (%d tickets, %d open)\n",
+	fmt.Fprintf(st.stdout, "fakeapi listening on http://%s (%d tickets, %d open)\n",
 		ln.Addr().String(), len(srv.All()), len(srv.Open()))
 
 	if c.ChurnEvery > 0 && c.ChurnEvents > 0 {
 		go func() {
 			rng := rand.New(rand.NewSource(c.Seed + 1))
-			tick := time.NewTicker(c.ChurnEvery)
-			defer tick.Stop()
+			tick := time.Tick(c.ChurnEvery)
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-tick.C:
+				case <-tick:
 					srv.Churn(rng, c.ChurnEvents)
 				}
 			}
@@ -118,8 +112,8 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		fmt.Fprintf(stderr, "fakeapi: serve: %v\n", err)
-		return 1
+		fmt.Fprintf(st.stderr, "fakeapi: serve: %v\n", err)
+		return exitFailed
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -127,5 +121,5 @@ func (c *fakeapiCmd) run(ctx context.Context, st stdio) int {
 		// Slow (FaultSlow/--latency) requests may outlive the grace period.
 		_ = hs.Close()
 	}
-	return 0
+	return exitOK
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,21 +56,38 @@ type stdio struct {
 	stdout, stderr io.Writer
 }
 
-// runner is implemented by every command.
-type runner interface {
-	run(ctx context.Context, s stdio) int
-}
-
 const description = `ratickets syncs RetroAchievements achievement tickets into PostgreSQL.
 
 A flag wins over its environment variable, which wins over the default.
 Exit status: 0 success, 1 the run failed, 2 usage or configuration error.`
 
+// runner is implemented by every command.
+type runner interface {
+	run(ctx context.Context, s stdio) int
+}
+
 // exitRequest is how kong's exit (after --help or --version) reaches run.
 type exitRequest int
 
-func newParser(model *cliModel, getenv func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
-	return kong.New(model,
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (code int) {
+	// Without a command: the overview, on stderr, as a usage error.
+	noCommand := len(args) == 0
+	if noCommand {
+		args, stdout = []string{"--help"}, stderr
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			req, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(req)
+			if noCommand {
+				code = exitUsage
+			}
+		}
+	}()
+	parser := kong.Must(&cliModel{},
 		kong.Name("ratickets"),
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
@@ -84,38 +102,11 @@ func newParser(model *cliModel, getenv func(string) string, stdout, stderr io.Wr
 			"default_title":      report.DefaultTitle,
 		},
 	)
-}
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			req, ok := r.(exitRequest)
-			if !ok {
-				panic(r)
-			}
-			code = int(req)
-		}
-	}()
-	model := &cliModel{}
-	parser, err := newParser(model, getenv, stdout, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "ratickets: %v\n", err)
-		return exitFailed
-	}
+	isCommand := func(n *kong.Node) bool { return n.Name == args[0] }
 	switch {
-	case len(args) == 0:
-		// The overview, on stderr: running without a command is a
-		// usage error.
-		if p, err := newParser(&cliModel{}, getenv, stderr, stderr); err == nil {
-			func() {
-				defer func() { _ = recover() }() // its exit request
-				_, _ = p.Parse([]string{"--help"})
-			}()
-		}
-		return exitUsage
 	case args[0] == "help" || args[0] == "-help":
 		args = append(args[1:], "--help")
-	case !strings.HasPrefix(args[0], "-") && !isCommand(parser, args[0]):
+	case !strings.HasPrefix(args[0], "-") && !slices.ContainsFunc(parser.Model.Children, isCommand):
 		fmt.Fprintf(stderr, "ratickets: unknown command %q\nRun 'ratickets --help' for the commands.\n", args[0])
 		return exitUsage
 	}
@@ -130,21 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return exitUsage
 	}
-	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
-	if !ok {
-		fmt.Fprintf(stderr, "ratickets: %s: not a command\n", kctx.Command())
-		return exitUsage
-	}
-	return cmd.run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
-}
-
-func isCommand(k *kong.Kong, name string) bool {
-	for _, c := range k.Model.Children {
-		if c.Name == name || slices.Contains(c.Aliases, name) {
-			return true
-		}
-	}
-	return false
+	return kctx.Selected().Target.Addr().Interface().(runner).run(ctx, stdio{getenv: getenv, stdout: stdout, stderr: stderr})
 }
 
 // envResolver resolves a flag that was not given on the command line from
@@ -152,12 +129,8 @@ func isCommand(k *kong.Kong, name string) bool {
 // with its own environment). An empty variable counts as unset.
 func envResolver(getenv func(string) string) kong.Resolver {
 	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
-		name := flag.Tag.Get("envvar")
-		if name == "" {
-			return nil, nil
-		}
-		if v := getenv(name); v != "" {
-			return v, nil
+		if name := flag.Tag.Get("envvar"); name != "" && getenv(name) != "" {
+			return getenv(name), nil
 		}
 		return nil, nil
 	})
@@ -179,4 +152,17 @@ type versionCmd struct{}
 func (versionCmd) run(_ context.Context, s stdio) int {
 	fmt.Fprintf(s.stdout, "ratickets %s\n", version())
 	return exitOK
+}
+
+// buildVersion is set at link time: -ldflags "-X main.buildVersion=v1.2.3".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

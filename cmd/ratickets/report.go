@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,89 +30,67 @@ tickets. It only reads the database.`
 }
 
 func (c *reportCmd) run(ctx context.Context, st stdio) int {
-	stdout, stderr := st.stdout, st.stderr
 	red := c.DB.redactor(st.getenv)
-	log, err := newLogger(c.DB.LogFormat, c.DB.LogLevel, stderr, red, st.getenv)
+	log, err := newLogger(c.DB.LogFormat, c.DB.LogLevel, st.stderr, red, st.getenv)
 	if err != nil {
-		return exitCode(err, stderr, red)
+		return exitCode(err, st.stderr, red)
 	}
 	opts := report.Options{Title: c.Title}
 	if s := strings.TrimSpace(c.Since); s != "" {
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			return exitCode(usageErr("--since: %q is not a date (YYYY-MM-DD)", c.Since), stderr, red)
+		if opts.Since, err = time.Parse(time.DateOnly, s); err != nil {
+			return exitCode(usageErr("--since: %q is not a date (YYYY-MM-DD)", c.Since), st.stderr, red)
 		}
-		opts.Since = t
 	}
-	path := c.Out
-	if path == "" {
-		return exitCode(usageErr("--out: empty file name"), stderr, red)
+	if c.Out == "" {
+		return exitCode(usageErr("--out: empty file name"), st.stderr, red)
 	}
-
 	pool, err := connect(ctx, c.DB, red)
 	if err != nil {
-		return exitCode(err, stderr, red)
+		return exitCode(err, st.stderr, red)
 	}
 	defer pool.Close()
 
 	start := time.Now()
-	if path == "-" {
-		w := bufio.NewWriter(stdout)
-		if err := report.Generate(ctx, pool, opts, w); err != nil {
-			return exitCode(err, stderr, red)
-		}
-		if err := w.Flush(); err != nil {
-			return exitCode(fmt.Errorf("report: write: %w", err), stderr, red)
+	generate := func(w io.Writer) error { return report.Generate(ctx, pool, opts, w) }
+	if c.Out == "-" {
+		if err := generate(st.stdout); err != nil {
+			return exitCode(err, st.stderr, red)
 		}
 		log.Info().Dur("duration", time.Since(start)).Msg("report written to standard output")
 		return exitOK
 	}
-	if err := writeAtomically(path, func(w io.Writer) error {
-		return report.Generate(ctx, pool, opts, w)
-	}); err != nil {
-		return exitCode(err, stderr, red)
+	if err := writeAtomically(c.Out, generate); err != nil {
+		return exitCode(err, st.stderr, red)
 	}
-	log.Info().Str("path", path).Dur("duration", time.Since(start)).Msg("report written")
-	fmt.Fprintf(stdout, "report written to %s\n", path)
+	log.Info().Str("path", c.Out).Dur("duration", time.Since(start)).Msg("report written")
+	fmt.Fprintf(st.stdout, "report written to %s\n", c.Out)
 	return exitOK
 }
 
 // writeAtomically writes through a temporary file in the target's
 // directory and renames it over path, so that a reader (a web server, a
 // browser reloading) never sees half a report, and a failed run leaves the
-// previous report in place.
-func writeAtomically(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+// previous report in place. report.Generate renders into memory and writes
+// the page at once, so the file needs no buffer.
+func writeAtomically(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("report: write %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriter(f)
-	if err := write(w); err != nil {
+	if err := write(f); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return err
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
 	}
 	// CreateTemp makes the file private; a report is meant to be shared
 	// like any file the user writes.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
+	err = errors.Join(f.Chmod(0o644), f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
 	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
+		_ = os.Remove(f.Name())
 		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

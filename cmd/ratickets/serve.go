@@ -45,43 +45,34 @@ const (
 )
 
 func (c *serveCmd) run(ctx context.Context, st stdio) int {
-	stdout, stderr := st.stdout, st.stderr
+	jitter, err := c.jitter()
+	if err != nil {
+		return exitCode(err, st.stderr, nil)
+	}
 	m := metrics.New()
-	c.onAttempt = m.OnAttempt
-	interval, jitter, err := scheduleFlags(c.Interval, c.Jitter)
+	j, err := c.setup(ctx, st, m.OnAttempt)
 	if err != nil {
-		return exitCode(err, stderr, nil)
+		return exitCode(err, st.stderr, j.red)
 	}
-	env, err := c.setup(ctx, st)
-	if err != nil {
-		return exitCode(err, stderr, envRedactor(env))
-	}
-	defer env.close()
-	log := env.log.With().Str("stage", "serve").Logger()
-
-	migrator, err := load.NewMigrator(env.store.Pool(), env.log)
-	if err != nil {
-		return exitCode(err, stderr, env.red)
-	}
-	defer migrator.Close()
-	seedLastSuccess(ctx, env, m)
+	defer j.close()
+	log := j.Log.With().Str("stage", "serve").Logger()
+	j.seedLastSuccess(ctx, m)
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		return exitCode(fmt.Errorf("--listen: %w", err), stderr, env.red)
+		return exitCode(fmt.Errorf("--listen: %w", err), st.stderr, j.red)
 	}
-	cfg := env.pipelineConfig(&c.jobFlags)
 	s := &scheduler{
-		cfg: cfg, m: m, log: log, interval: interval, jitter: jitter,
-		store: env.store, versions: migrator.Versions, redact: env.red.String,
+		cfg: j.Config, m: m, log: log, interval: c.Interval, jitter: jitter,
+		versions: j.migrator.Versions, redact: j.red.String,
 		now: time.Now, lastEnd: time.Now(),
 	}
-	srv := newHTTPServer(s.routes(), defaultHTTPTimeouts)
+	srv := newHTTPServer(s.routes())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
-	fmt.Fprintf(stdout, "serving on http://%s\n", addr)
-	log.Info().Str("listen", addr).Dur("interval", interval).Dur("jitter", jitter).Msg("serving; the first sync starts now")
+	fmt.Fprintf(st.stdout, "serving on http://%s\n", addr)
+	log.Info().Str("listen", addr).Dur("interval", c.Interval).Dur("jitter", jitter).Msg("serving; the first sync starts now")
 
 	loopErr := s.loop(ctx, serveErr)
 
@@ -91,57 +82,44 @@ func (c *serveCmd) run(ctx context.Context, st stdio) int {
 		log.Warn().Err(err).Msg("HTTP server did not shut down cleanly")
 	}
 	if loopErr != nil {
-		return exitCode(loopErr, stderr, env.red)
+		return exitCode(loopErr, st.stderr, j.red)
 	}
 	log.Info().Msg("stopped")
 	return exitOK
 }
 
-// httpTimeouts bound what one client of serve's HTTP endpoints can hold:
-// a slow or stalled client never keeps a connection (and its goroutine)
-// for ever.
-type httpTimeouts struct {
-	readHeader time.Duration // the request line and headers
-	read       time.Duration // the whole request, body included
-	write      time.Duration // from the end of the request headers to the end of the answer
-	idle       time.Duration // a keep-alive connection between requests
-}
-
-// defaultHTTPTimeouts: the endpoints answer in well under a second; write
-// leaves room for /readyz's own readyTimeout.
-var defaultHTTPTimeouts = httpTimeouts{
-	readHeader: 10 * time.Second,
-	read:       30 * time.Second,
-	write:      30 * time.Second,
-	idle:       2 * time.Minute,
-}
-
-func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+// newHTTPServer bounds what one client of serve's HTTP endpoints can hold:
+// a slow or stalled client never keeps a connection (and its goroutine) for
+// ever. The endpoints answer in well under a second; WriteTimeout (counted
+// from the end of the request headers) leaves room for /readyz's own
+// readyTimeout.
+func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: t.readHeader,
-		ReadTimeout:       t.read,
-		WriteTimeout:      t.write,
-		IdleTimeout:       t.idle,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 	}
 }
 
-// scheduleFlags validates --interval and --jitter.
-func scheduleFlags(interval time.Duration, jitterOpt string) (_, jitter time.Duration, err error) {
-	if interval <= 0 {
-		return 0, 0, usageErr("--interval must be more than 0")
+// jitter validates --interval and --jitter and returns the jitter.
+func (c *serveCmd) jitter() (time.Duration, error) {
+	s := strings.TrimSpace(c.Jitter)
+	switch {
+	case c.Interval <= 0:
+		return 0, usageErr("--interval must be more than 0")
+	case s == "":
+		return c.Interval / 10, nil
 	}
-	if strings.TrimSpace(jitterOpt) == "" {
-		return interval, interval / 10, nil
+	jitter, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, usageErr("--jitter: %q is not a duration (e.g. 30s, 15m)", c.Jitter)
+	case jitter < 0:
+		return 0, usageErr("--jitter must not be negative")
 	}
-	jitter, err = time.ParseDuration(strings.TrimSpace(jitterOpt))
-	if err != nil {
-		return 0, 0, usageErr("--jitter: %q is not a duration (e.g. 30s, 15m)", jitterOpt)
-	}
-	if jitter < 0 {
-		return 0, 0, usageErr("--jitter must not be negative")
-	}
-	return interval, jitter, nil
+	return jitter, nil
 }
 
 // nextWait is how long to wait after a run that took elapsed, before the
@@ -149,8 +127,7 @@ func scheduleFlags(interval time.Duration, jitterOpt string) (_, jitter time.Dur
 // intervals) counted from the start of the run, plus a random jitter. A run
 // that overran starts the next one after the jitter alone.
 func nextWait(interval, jitter time.Duration, failures int, elapsed time.Duration, randN func(time.Duration) time.Duration) time.Duration {
-	wait := interval<<min(max(failures, 0), maxBackoffShift) - elapsed
-	wait = max(wait, 0)
+	wait := max(interval<<min(max(failures, 0), maxBackoffShift)-elapsed, 0)
 	if jitter > 0 {
 		wait += randN(jitter)
 	}
@@ -163,7 +140,6 @@ type scheduler struct {
 	m                *metrics.Metrics
 	log              zerolog.Logger
 	interval, jitter time.Duration
-	store            *load.Store
 	versions         func(context.Context) (current, latest int64, err error)
 	redact           func(string) string
 	now              func() time.Time
@@ -185,11 +161,15 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 		if errors.Is(err, load.ErrSchemaTooNew) {
 			return err // no later run can succeed: refuse, as sync does
 		}
+		ev := s.log.Info()
+		if err != nil && ctx.Err() == nil {
+			ev = s.log.Warn().Err(err)
+		}
+		if sum.RunID != 0 {
+			ev = ev.Int64("run_id", sum.RunID)
+		}
+		ev = ev.Str("status", sum.Status)
 		if ctx.Err() != nil {
-			ev := s.log.Info().Str("status", sum.Status)
-			if sum.RunID != 0 {
-				ev = ev.Int64("run_id", sum.RunID)
-			}
 			ev.Msg("shutting down")
 			return nil
 		}
@@ -205,16 +185,7 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 		s.mu.Unlock()
 
 		wait := nextWait(s.interval, s.jitter, failures, s.now().Sub(start), rand.N[time.Duration])
-		ev := s.log.Info()
-		if err != nil {
-			ev = s.log.Warn().Err(err)
-		}
-		if sum.RunID != 0 {
-			ev = ev.Int64("run_id", sum.RunID)
-		}
-		ev.Str("status", sum.Status).Int("consecutive_failures", failures).Dur("wait", wait).
-			Time("next_run_at", s.now().Add(wait)).Msg("next sync scheduled")
-
+		ev.Int("consecutive_failures", failures).Dur("wait", wait).Time("next_run_at", s.now().Add(wait)).Msg("next sync scheduled")
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -253,9 +224,7 @@ func (s *scheduler) readyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		fmt.Fprintln(w, "ready")
 	}
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
 }
 
 func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
@@ -264,7 +233,7 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 		ok = false
 		lines = append(lines, "FAIL "+s.redact(fmt.Sprintf(format, args...)))
 	}
-	if err := s.store.Pool().Ping(ctx); err != nil {
+	if err := s.cfg.Store.Pool().Ping(ctx); err != nil {
 		fail("database: %v", err)
 	} else {
 		lines = append(lines, "ok   database: reachable")
@@ -282,60 +251,10 @@ func (s *scheduler) readiness(ctx context.Context) (lines []string, ok bool) {
 	s.mu.Lock()
 	age := s.now().Sub(s.lastEnd)
 	s.mu.Unlock()
-	if limit := staleIntervals * s.interval; age > limit {
+	if age > staleIntervals*s.interval {
 		fail("runs: none ended in the last %s (%d intervals)", age.Round(time.Second), staleIntervals)
 	} else {
 		lines = append(lines, fmt.Sprintf("ok   runs: last ended %s ago", age.Round(time.Second)))
 	}
 	return lines, ok
-}
-
-// seedLastSuccess sets ratickets_last_success_timestamp_seconds from the
-// database, so that a restarted serve or a one-shot sync whose run fails
-// still reports the real age of the data.
-func seedLastSuccess(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
-	last, err := env.store.LastSuccess(ctx)
-	if err != nil {
-		env.log.Warn().Err(err).Msg("could not read the last successful sync from the database")
-		return
-	}
-	if last != nil {
-		m.SetLastSuccess(*last)
-	}
-}
-
-// metricsExport is sync's --metrics-file and --pushgateway: where a one-shot
-// run under cron leaves its metrics.
-type metricsExport struct {
-	MetricsFile string `name:"metrics-file" envvar:"RATICKETS_METRICS_FILE" placeholder:"PATH" help:"write the run's metrics to this file in node_exporter's textfile-collector format (name it *.prom; written to a temporary file, then renamed)"`
-	Pushgateway string `name:"pushgateway" envvar:"RATICKETS_PUSHGATEWAY" placeholder:"URL" help:"push the run's metrics to this Prometheus Pushgateway URL, job \"ratickets\""`
-}
-
-// pushJob is the Pushgateway job name.
-const pushJob = "ratickets"
-
-func (e *metricsExport) enabled() bool { return e.MetricsFile != "" || e.Pushgateway != "" }
-
-// seed prepares the metrics before the run (see seedLastSuccess).
-func (e *metricsExport) seed(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
-	if e.enabled() {
-		seedLastSuccess(ctx, env, m)
-	}
-}
-
-// write exports the metrics after the run. A failure is logged, not
-// returned: the run's exit status says how the sync went, and a metrics file
-// that stops changing shows in ratickets_last_success_timestamp_seconds.
-func (e *metricsExport) write(ctx context.Context, env *jobEnv, m *metrics.Metrics) {
-	if e.MetricsFile != "" {
-		if err := m.WriteTextfile(e.MetricsFile); err != nil {
-			env.log.Error().Err(err).Msg("could not write the metrics file")
-		}
-	}
-	if e.Pushgateway != "" {
-		// The run may have been cancelled: still push what it did.
-		if err := m.Push(context.WithoutCancel(ctx), e.Pushgateway, pushJob); err != nil {
-			env.log.Error().Err(err).Msg("could not push the metrics")
-		}
-	}
 }

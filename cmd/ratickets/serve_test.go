@@ -26,6 +26,7 @@ import (
 	"github.com/ratickets/ratickets/internal/fakeapi"
 	"github.com/ratickets/ratickets/internal/metrics"
 	"github.com/ratickets/ratickets/internal/pgtest"
+	"github.com/ratickets/ratickets/internal/pipeline"
 	"github.com/ratickets/ratickets/internal/redact"
 	"github.com/ratickets/ratickets/load"
 )
@@ -446,7 +447,7 @@ func TestReadinessChecks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		s := &scheduler{
-			interval: interval, store: load.New(db.Pool, zerolog.Nop()), redact: redact.New().String,
+			interval: interval, cfg: pipeline.Config{Store: load.New(db.Pool, zerolog.Nop())}, redact: redact.New().String,
 			now:      func() time.Time { return now },
 			lastEnd:  now.Add(-tc.lastEnd),
 			versions: func(context.Context) (int64, int64, error) { return tc.cur, tc.lat, nil },
@@ -673,11 +674,12 @@ func TestLogFormats(t *testing.T) {
 // timeout (shortened here); the defaults set every timeout.
 func TestHTTPServerTimeouts(t *testing.T) {
 	t.Parallel()
-	d := defaultHTTPTimeouts
-	if d.readHeader <= 0 || d.read < d.readHeader || d.write <= readyTimeout || d.idle <= 0 {
-		t.Fatalf("default timeouts %+v: each must be set, write longer than /readyz's %s", d, readyTimeout)
+	d := newHTTPServer(nil)
+	if d.ReadHeaderTimeout <= 0 || d.ReadTimeout < d.ReadHeaderTimeout || d.WriteTimeout <= readyTimeout || d.IdleTimeout <= 0 {
+		t.Fatalf("default timeouts read header %s, read %s, write %s, idle %s: each must be set, write longer than /readyz's %s",
+			d.ReadHeaderTimeout, d.ReadTimeout, d.WriteTimeout, d.IdleTimeout, readyTimeout)
 	}
-	start := func(to httpTimeouts) string {
+	start := func(readHeader, read, idle time.Duration) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -685,15 +687,16 @@ func TestHTTPServerTimeouts(t *testing.T) {
 		srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			fmt.Fprintln(w, "ok")
-		}), to)
+		}))
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = readHeader, read, time.Minute, idle
 		go func() { _ = srv.Serve(ln) }()
 		t.Cleanup(func() { _ = srv.Close() })
 		return ln.Addr().String()
 	}
 	// Each case leaves the other timeouts long, so that only one can fire
 	// (an unset IdleTimeout falls back to ReadTimeout).
-	slowRead := start(httpTimeouts{readHeader: time.Second, read: 300 * time.Millisecond, write: time.Minute, idle: time.Minute})
-	shortIdle := start(httpTimeouts{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: 300 * time.Millisecond})
+	slowRead := start(time.Second, 300*time.Millisecond, time.Minute)
+	shortIdle := start(time.Minute, time.Minute, 300*time.Millisecond)
 
 	// closedWithin reports whether the server closes conn within d.
 	closedWithin := func(conn net.Conn, d time.Duration) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/push"
 
@@ -32,17 +33,10 @@ const (
 	RowsPerSecond        = "ratickets_rows_per_second"
 )
 
-const (
-	// codeNoResponse is the code label of an attempt that got no HTTP
-	// response at all.
-	codeNoResponse     = "none"
-	defaultPushTimeout = 30 * time.Second
-)
-
 // Metrics is one set of ratickets metrics in a registry of its own. All
 // methods are safe for concurrent use.
 type Metrics struct {
-	reg           *prometheus.Registry
+	reg           *prometheus.Registry // no Go runtime or process metrics: they would clash with node_exporter's own in a textfile
 	runs          *prometheus.CounterVec
 	runDuration   prometheus.Histogram
 	lastSuccess   prometheus.Gauge
@@ -57,45 +51,47 @@ type Metrics struct {
 
 // New returns a Metrics with every metric registered in a new registry.
 func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	f := promauto.With(reg)
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		now: time.Now,
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		runs: f.NewCounterVec(prometheus.CounterOpts{
 			Name: RunsTotal,
 			Help: "Sync runs by outcome: succeeded, failed, cancelled, or skipped (another process held the lock).",
 		}, []string{"status"}),
-		runDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		runDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    RunDurationSeconds,
 			Help:    "Wall-clock duration of the sync runs that started (not the skipped ones).",
 			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
 		}),
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+		lastSuccess: f.NewGauge(prometheus.GaugeOpts{
 			Name: LastSuccessTimestamp,
 			Help: "Unix time at which the last successful sync finished (from the database at start, so it survives restarts); 0 = never.",
 		}),
-		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
+		lastRun: f.NewGauge(prometheus.GaugeOpts{
 			Name: LastRunTimestamp,
 			Help: "Unix time at which the last sync run that started finished, whatever its outcome; 0 = none yet.",
 		}),
-		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		apiRequests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: APIRequestsTotal,
 			Help: "HTTP attempts to the RetroAchievements API by status code (\"none\" when no response arrived: timeout, reset).",
 		}, []string{"code"}),
-		apiRetries: prometheus.NewCounter(prometheus.CounterOpts{
+		apiRetries: f.NewCounter(prometheus.CounterOpts{
 			Name: APIRetriesTotal,
 			Help: "Failed API attempts that were retried (429, 5xx, timeouts, resets, malformed bodies).",
 		}),
-		tickets: prometheus.NewCounterVec(prometheus.CounterOpts{
+		tickets: f.NewCounterVec(prometheus.CounterOpts{
 			Name: TicketsTotal,
 			Help: "Tickets merged by outcome: inserted, updated, unchanged (not rewritten) or rejected (set aside in rejected_records).",
 		}, []string{"outcome"}),
 		// A vector without labels exports nothing until it is first set:
 		// "unknown" is absent, not a misleading 0.
-		openTickets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		openTickets: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: OpenTickets,
 			Help: "The API's OpenTickets count at the last sync that read a page.",
 		}, nil),
-		rowsPerSecond: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		rowsPerSecond: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: RowsPerSecond,
 			Help: "Tickets seen per second of run time in the last sync run that started.",
 		}, nil),
@@ -108,19 +104,12 @@ func New() *Metrics {
 	for _, o := range []string{"inserted", "updated", "unchanged", "rejected"} {
 		m.tickets.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.apiRequests,
-		m.apiRetries, m.tickets, m.openTickets, m.rowsPerSecond)
 	return m
 }
 
-// Registry returns the registry holding the ratickets metrics (and nothing
-// else: no Go runtime or process metrics, which would clash with
-// node_exporter's own in a textfile).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // OnAttempt counts one HTTP attempt; use it as extract.Config.OnAttempt.
 func (m *Metrics) OnAttempt(a extract.Attempt) {
-	code := codeNoResponse
+	code := "none" // no HTTP response at all
 	if a.Status > 0 {
 		code = strconv.Itoa(a.Status)
 	}
@@ -195,7 +184,7 @@ func (m *Metrics) WriteTextfile(path string) error {
 // Push replaces the metrics of job on the Pushgateway at rawURL (an HTTP
 // PUT of the whole group, as a one-shot job should). Credentials in the URL
 // (https://user:pass@host) are sent as basic auth and kept out of errors.
-// Without a deadline on ctx it gives up after 30s.
+// It gives up after 30s.
 func (m *Metrics) Push(ctx context.Context, rawURL, job string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -203,15 +192,10 @@ func (m *Metrics) Push(ctx context.Context, rawURL, job string) error {
 	}
 	user := u.User
 	u.User = nil
-	p := push.New(u.String(), job).Gatherer(m.reg)
+	p := push.New(u.String(), job).Gatherer(m.reg).Client(&http.Client{Timeout: 30 * time.Second})
 	if user != nil {
 		pass, _ := user.Password()
 		p = p.BasicAuth(user.Username(), pass)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultPushTimeout)
-		defer cancel()
 	}
 	if err := p.PushContext(ctx); err != nil {
 		return fmt.Errorf("metrics: push to the Pushgateway: %w", err)

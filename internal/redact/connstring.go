@@ -14,96 +14,83 @@ import (
 // none.
 func ConnStringPasswords(s string) []string {
 	var out []string
-	add := func(v string) {
-		if v != "" {
-			out = append(out, v)
-		}
-		if u, err := url.PathUnescape(v); err == nil && u != v && u != "" {
-			out = append(out, u)
+	add := func(vs ...string) {
+		for _, v := range vs {
+			if v != "" {
+				out = append(out, v)
+			}
+			if u, err := url.PathUnescape(v); err == nil && u != v && u != "" {
+				out = append(out, u)
+			}
 		}
 	}
-	lower := strings.ToLower(s)
-	if i := strings.Index(lower, "://"); i >= 0 && (strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")) {
-		rest := s[i+3:]
+	// Lower case in ASCII only, so that an offset in lower is one in s
+	// (strings.ToLower changes the length of some non-ASCII text).
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	lower := string(b)
+	isURL := strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
+	if isURL {
+		rest := s[strings.Index(s, "://")+3:]
 		// The user info ends at an '@'; a malformed URL may hold more
 		// than one, so both the first and the last one are tried.
 		for _, at := range []int{strings.IndexByte(rest, '@'), strings.LastIndexByte(rest, '@')} {
-			if at < 0 {
-				continue
-			}
-			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+			if _, pw, ok := strings.Cut(rest[:max(at, 0)], ":"); ok {
 				add(pw)
 			}
 		}
-		// password=… in the query.
-		for j := 0; ; {
-			k := strings.Index(lower[j:], "password=")
-			if k < 0 {
-				break
-			}
-			j += k + len("password=")
-			v := s[j:]
-			if end := strings.IndexByte(v, '&'); end >= 0 {
-				v = v[:end]
-			}
-			add(v)
-			if u, err := url.QueryUnescape(v); err == nil && u != v {
-				add(u)
-			}
-		}
-		return out
 	}
-	// Keyword/value: password = value, the value optionally in single
-	// quotes, with backslash escapes.
-	for j := 0; ; {
-		k := strings.Index(lower[j:], "password")
+	for i := 0; ; {
+		k := strings.Index(lower[i:], "password")
 		if k < 0 {
-			break
+			return out
 		}
-		start := j + k
-		j = start + len("password")
+		start := i + k
+		i = start + len("password")
+		v := s[i:]
+		if isURL { // password=… in the query
+			if v, ok := strings.CutPrefix(v, "="); ok {
+				v, _, _ = strings.Cut(v, "&")
+				u, _ := url.QueryUnescape(v)
+				add(v, u)
+			}
+			continue
+		}
+		// Keyword/value: password = value, the value optionally in single
+		// quotes, with backslash escapes.
 		if start > 0 && !unicode.IsSpace(rune(s[start-1])) {
 			continue // e.g. "sslpassword", or part of another value
 		}
-		v := strings.TrimLeftFunc(s[j:], unicode.IsSpace)
-		if strings.HasPrefix(v, "=") {
-			v = strings.TrimLeftFunc(v[1:], unicode.IsSpace)
+		v = strings.TrimLeftFunc(v, unicode.IsSpace)
+		if rest, ok := strings.CutPrefix(v, "="); ok {
+			v = strings.TrimLeftFunc(rest, unicode.IsSpace)
 		}
-		raw, val := kvValue(v)
-		add(raw)
-		add(val)
+		add(kvValue(v))
 	}
-	return out
 }
 
 // kvValue reads one keyword/value value from the start of s: it returns the
 // text as written (without surrounding quotes) and its unescaped value.
 func kvValue(s string) (raw, val string) {
-	var b strings.Builder
-	if strings.HasPrefix(s, "'") {
-		for i := 1; i < len(s); i++ {
-			switch c := s[i]; {
-			case c == '\\' && i+1 < len(s):
-				i++
-				b.WriteByte(s[i])
-			case c == '\'':
-				return s[1:i], b.String()
-			default:
-				b.WriteByte(c)
-			}
-		}
-		return s[1:], b.String() // unterminated: everything that follows
+	quoted := strings.HasPrefix(s, "'")
+	if quoted {
+		s = s[1:]
 	}
+	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\\' && i+1 < len(s):
 			i++
 			b.WriteByte(s[i])
-		case unicode.IsSpace(rune(c)):
+		case quoted && c == '\'' || !quoted && unicode.IsSpace(rune(c)):
 			return s[:i], b.String()
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return s, b.String()
+	return s, b.String() // an unterminated quote: everything that follows
 }

@@ -2,12 +2,13 @@
 // of everything ratickets prints or stores. It is the one redactor of the
 // program: the extract client applies it to every error it returns (the key
 // enters errors there), cmd applies it to database errors (the password
-// enters them there) and wraps stdout and stderr in it as a last line of
-// defence.
+// enters them there) and, as a last line of defence, to everything the log
+// writes and to the error it prints on exit.
 package redact
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"net/url"
@@ -39,63 +40,38 @@ type Redactor struct {
 // ignored.
 func New(secrets ...string) *Redactor {
 	r := &Redactor{}
-	seen := map[string]bool{}
 	for _, s := range secrets {
 		if s == "" || slices.Contains(r.secrets, s) {
 			continue
 		}
 		r.secrets = append(r.secrets, s)
-		if len(s) < minLen {
-			continue
-		}
-		for _, sp := range spellings(s) {
-			if !seen[sp] {
-				seen[sp] = true
-				r.spellings = append(r.spellings, sp)
-			}
+		if len(s) >= minLen {
+			r.spellings = append(r.spellings, spellings(s)...)
 		}
 	}
 	// Longest first, so that a spelling containing another is replaced
 	// whole.
-	slices.SortStableFunc(r.spellings, func(a, b string) int { return len(b) - len(a) })
+	slices.SortFunc(r.spellings, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	r.spellings = slices.Compact(r.spellings)
 	return r
 }
 
-// With returns a Redactor that knows r's secrets and more.
-func (r *Redactor) With(secrets ...string) *Redactor {
-	if r == nil {
-		return New(secrets...)
-	}
-	return New(append(slices.Clone(r.secrets), secrets...)...)
+func spellings(s string) []string {
+	json := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `/`, `\/`).Replace(s)
+	return []string{s, url.QueryEscape(s), url.PathEscape(s),
+		url.UserPassword("", s).String()[1:], // ":" + the escaped password
+		quoted(s), json, quoted(json)}
 }
 
-func spellings(s string) []string {
-	out := []string{s, url.QueryEscape(s), url.PathEscape(s)}
-	if ui := url.UserPassword("", s).String(); len(ui) > 1 {
-		out = append(out, ui[1:]) // ":" + escaped password
-	}
-	if q := strconv.Quote(s); len(q) > 2 {
-		out = append(out, q[1:len(q)-1])
-	}
-	json := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `/`, `\/`).Replace(s)
-	out = append(out, json)
-	if q := strconv.Quote(json); len(q) > 2 {
-		out = append(out, q[1:len(q)-1])
-	}
-	return out
+// quoted is s as Go's %q writes it, without the quotes.
+func quoted(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // String returns s with every secret replaced.
 func (r *Redactor) String(s string) string {
-	if r == nil {
-		return s
-	}
-	for _, sp := range r.spellings {
-		if strings.Contains(s, sp) {
-			s = strings.ReplaceAll(s, sp, Placeholder)
-		}
-	}
-	return s
+	return string(r.Bytes([]byte(s)))
 }
 
 // Bytes returns b with every secret replaced; b itself is not modified.
@@ -129,9 +105,7 @@ func (r *Redactor) Error(err error) error {
 			// Wrappers made by fmt.Errorf froze the old URL into their
 			// message; replace it there too.
 			clean = strings.ReplaceAll(clean, old, ue.URL)
-			if q := strconv.Quote(old); len(q) > 2 {
-				clean = strings.ReplaceAll(clean, q[1:len(q)-1], ue.URL)
-			}
+			clean = strings.ReplaceAll(clean, quoted(old), ue.URL)
 		}
 	}
 	clean = r.String(clean)
