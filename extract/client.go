@@ -1,12 +1,15 @@
 package extract
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -43,9 +46,9 @@ const (
 
 const (
 	endpointPath = "/API/API_GetTicketData.php"
-	// maxRetryAfter bounds how long a server's Retry-After may make us wait.
-	// We never wait less than the server asked, so a longer request fails
-	// the call instead (the next run picks the work up).
+	// maxRetryAfter (or BackoffMax if longer) bounds how long a server's
+	// Retry-After may make us wait. We never wait less than it asks, so a
+	// longer request fails the call instead (the next run picks it up).
 	maxRetryAfter = 5 * time.Minute
 	// errorBodyRead is how much of a non-2xx body is read: enough for the
 	// 512-byte snippet even after the key inside it is redacted.
@@ -127,20 +130,11 @@ type Stats struct {
 
 // Client calls API_GetTicketData. It is safe for concurrent use.
 type Client struct {
-	endpoint    string
-	username    string
-	apiKey      string
-	red         *redact.Redactor // removes the key from every error
-	userAgent   string
-	timeout     time.Duration
-	maxAttempts int
-	maxBody     int64
-	backoffBase time.Duration
-	backoffMax  time.Duration
-	hc          *http.Client
-	log         zerolog.Logger
-	limiter     *rate.Limiter // nil: unlimited
-	onAttempt   func(Attempt)
+	cfg      Config // with the defaults applied; MaxRetries is the real number
+	endpoint string
+	red      *redact.Redactor // removes the key from every error
+	hc       *http.Client
+	limiter  *rate.Limiter // nil: unlimited
 	// sleep waits d or until ctx is done; tests replace it to observe
 	// waits without spending wall-clock time.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -167,64 +161,36 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("ra api: config: MaxBodyBytes must not be negative, got %d", cfg.MaxBodyBytes)
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
+	base := cmp.Or(cfg.BaseURL, DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("ra api: config: BaseURL %q must be an http(s) URL without query", base)
 	}
-	c := &Client{
-		endpoint:    strings.TrimRight(base, "/") + endpointPath,
-		username:    cfg.Username,
-		apiKey:      cfg.APIKey,
-		red:         redact.New(cfg.APIKey),
-		userAgent:   cfg.UserAgent,
-		timeout:     cfg.Timeout,
-		maxAttempts: cfg.MaxRetries + 1,
-		maxBody:     cfg.MaxBodyBytes,
-		backoffBase: cfg.BackoffBase,
-		backoffMax:  cfg.BackoffMax,
-		hc:          cfg.HTTPClient,
-		log:         cfg.Logger,
-		onAttempt:   cfg.OnAttempt,
-		sleep:       sleepCtx,
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.MaxRetries = max(cmp.Or(cfg.MaxRetries, DefaultMaxRetries), 0)
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.BackoffBase = cmp.Or(cfg.BackoffBase, DefaultBackoffBase)
+	cfg.BackoffMax = cmp.Or(cfg.BackoffMax, DefaultBackoffMax)
+	if cfg.BackoffMax < cfg.BackoffBase {
+		return nil, fmt.Errorf("ra api: config: BackoffMax %v is below BackoffBase %v", cfg.BackoffMax, cfg.BackoffBase)
 	}
-	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	switch cfg.MaxRetries {
-	case 0:
-		c.maxAttempts = DefaultMaxRetries + 1
-	case -1:
-		c.maxAttempts = 1
-	}
-	if c.maxBody == 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.backoffBase == 0 {
-		c.backoffBase = DefaultBackoffBase
-	}
-	if c.backoffMax == 0 {
-		c.backoffMax = DefaultBackoffMax
-	}
-	if c.backoffMax < c.backoffBase {
-		return nil, fmt.Errorf("ra api: config: BackoffMax %v is below BackoffBase %v", c.backoffMax, c.backoffBase)
-	}
-	if c.hc == nil {
+	if cfg.HTTPClient == nil {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if !ok {
 			return nil, errors.New("ra api: http.DefaultTransport is not an *http.Transport; pass Config.HTTPClient")
 		}
-		c.hc = &http.Client{Transport: tr.Clone()}
+		cfg.HTTPClient = &http.Client{Transport: tr.Clone()}
 	}
-	hc := *c.hc
-	hc.CheckRedirect = sameOriginRedirects(c.hc.CheckRedirect)
-	c.hc = &hc
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = sameOriginRedirects(hc.CheckRedirect)
+	c := &Client{
+		cfg:      cfg,
+		endpoint: strings.TrimRight(base, "/") + endpointPath,
+		red:      redact.New(cfg.APIKey),
+		hc:       &hc,
+		sleep:    sleepCtx,
+	}
 	if cfg.RPS > 0 && !math.IsInf(cfg.RPS, 1) {
 		// Burst 1: requests are spaced evenly, never bunched.
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.RPS), 1)
@@ -249,16 +215,9 @@ func (c *Client) OpenPage(ctx context.Context, offset, count int) (*Page, error)
 		return nil, fmt.Errorf("ra api: OpenPage: need offset >= 0 and count >= 1, got o=%d c=%d", offset, count)
 	}
 	params := url.Values{"o": {strconv.Itoa(offset)}, "c": {strconv.Itoa(count)}}
-	var page *Page
-	err := c.do(ctx, ModeList, params, func(body []byte) error {
-		p, err := decodePage(body, ModeList, offset)
-		page = p
-		return err
+	return get(ctx, c, ModeList, params, func(body []byte) (*Page, error) {
+		return decodePage(body, ModeList, offset)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
 // GamePage fetches count tickets (every state) of one game starting at
@@ -279,16 +238,9 @@ func (c *Client) GamePage(ctx context.Context, gameID int64, unofficial bool, of
 	if unofficial {
 		params.Set("f", "5")
 	}
-	var page *Page
-	err := c.do(ctx, ModeGame, params, func(body []byte) error {
-		p, err := decodePage(body, ModeGame, offset)
-		page = p
-		return err
+	return get(ctx, c, ModeGame, params, func(body []byte) (*Page, error) {
+		return decodePage(body, ModeGame, offset)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
 // Ticket fetches one ticket in any state and returns its JSON object as
@@ -299,47 +251,53 @@ func (c *Client) Ticket(ctx context.Context, id int64) (json.RawMessage, error) 
 	if id <= 0 {
 		return nil, fmt.Errorf("ra api: Ticket: need ID > 0, got %d", id)
 	}
-	params := url.Values{"i": {strconv.FormatInt(id, 10)}}
-	var raw json.RawMessage
-	err := c.do(ctx, ModeTicket, params, func(body []byte) error {
-		r, err := decodeTicket(body)
-		raw = r
+	return get(ctx, c, ModeTicket, url.Values{"i": {strconv.FormatInt(id, 10)}}, decodeTicket)
+}
+
+// get runs one logical request (see send) and returns what decode made of
+// the 2xx body.
+func get[T any](ctx context.Context, c *Client, mode string, params url.Values, decode func([]byte) (T, error)) (T, error) {
+	var v, zero T
+	err := c.send(ctx, mode, params, func(body []byte) (err error) {
+		v, err = decode(body)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return raw, nil
+	return v, nil
+}
+
+// target returns a request's URL and extra headers. v1 takes the
+// credentials in the query; v2 takes only the key, in the X-API-Key header,
+// never in a URL.
+func (c *Client) target(mode string, params url.Values) (string, http.Header) {
+	if strings.HasPrefix(mode, "v2_") {
+		h := http.Header{}
+		h.Set("X-API-Key", c.cfg.APIKey)
+		h.Set("Accept", v2Accept)
+		return strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode(), h
+	}
+	q := url.Values{"z": {c.cfg.Username}, "y": {c.cfg.APIKey}}
+	maps.Copy(q, params)
+	return c.endpoint + "?" + q.Encode(), nil
 }
 
 // outcome is the result of one attempt before retry policy is applied.
 type outcome struct {
-	status        int
-	err           error
-	retryable     bool
-	retryAfter    time.Duration
-	hasRetryAfter bool
+	status     int
+	err        error
+	retryable  bool
+	retryAfter time.Duration // from a Retry-After header; 0 when none
 }
 
-// do runs one logical request with rate limiting, retries and redaction.
+// send runs one logical request with rate limiting, retries and redaction.
 // decode is applied to every 2xx body; an error from it that wraps
-// ErrMalformedBody is retried.
-func (c *Client) do(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
-	q := make(url.Values, len(params)+2)
-	for k, v := range params {
-		q[k] = v
-	}
-	q.Set("z", c.username)
-	q.Set("y", c.apiKey)
-	target := c.endpoint + "?" + q.Encode()
-	return c.send(ctx, mode, params, target, nil, decode)
-}
-
-// send is do for a prepared target URL; header is added to every attempt
-// (the v2 API takes the key there, see v2.go). params only names the
-// request in errors and logs, so it must not hold credentials.
-func (c *Client) send(ctx context.Context, mode string, params url.Values, target string, header http.Header, decode func([]byte) error) error {
-	// desc names the request in errors and logs without the credentials.
+// ErrMalformedBody is retried. params must not hold credentials: they name
+// the request in errors and logs.
+func (c *Client) send(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
+	target, header := c.target(mode, params)
+	notFound := notFoundAnswer(mode, params)
 	desc := mode + " " + params.Encode()
 
 	for attempt := 1; ; attempt++ {
@@ -351,7 +309,7 @@ func (c *Client) send(ctx context.Context, mode string, params url.Values, targe
 			c.retries.Add(1)
 		}
 		start := time.Now()
-		out := c.attempt(ctx, target, notFoundAnswer(mode, params), header, decode)
+		out := c.attempt(ctx, target, notFound, header, decode)
 		out.err = c.red.Error(out.err)
 
 		if out.err != nil && ctx.Err() != nil {
@@ -367,22 +325,13 @@ func (c *Client) send(ctx context.Context, mode string, params url.Values, targe
 			return nil
 		}
 
-		retry := out.retryable && attempt < c.maxAttempts
+		retry := out.retryable && attempt <= c.cfg.MaxRetries
 		var wait time.Duration
-		if retry {
-			wait = c.backoff(attempt)
-			if out.hasRetryAfter {
-				if out.retryAfter > max(maxRetryAfter, c.backoffMax) {
-					retry = false
-					out.err = fmt.Errorf("server asked to retry after %v, longer than the %v we wait: %w",
-						out.retryAfter, max(maxRetryAfter, c.backoffMax), out.err)
-				} else {
-					wait = max(wait, out.retryAfter)
-				}
-			}
-		}
-		if !retry {
-			wait = 0
+		if longest := max(maxRetryAfter, c.cfg.BackoffMax); retry && out.retryAfter > longest {
+			retry = false
+			out.err = fmt.Errorf("server asked to retry after %v, longer than the %v we wait: %w", out.retryAfter, longest, out.err)
+		} else if retry {
+			wait = max(c.backoff(attempt), out.retryAfter)
 		}
 		c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
 
@@ -409,8 +358,8 @@ func plural(n int) string {
 }
 
 func (c *Client) observe(a Attempt) {
-	if c.onAttempt != nil {
-		c.onAttempt(a)
+	if c.cfg.OnAttempt != nil {
+		c.cfg.OnAttempt(a)
 	}
 }
 
@@ -418,17 +367,15 @@ func (c *Client) observe(a Attempt) {
 // result. notFound is the API's error text for a missing ticket or game (""
 // when the request names none).
 func (c *Client) attempt(ctx context.Context, target, notFound string, header http.Header, decode func([]byte) error) outcome {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
 	if err != nil {
 		return outcome{err: fmt.Errorf("ra api: build request: %w", err)}
 	}
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	req.Header.Set("Accept", "application/json")
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -437,43 +384,37 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 	}
 	defer resp.Body.Close()
 
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if status := resp.StatusCode; status < 200 || status > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyRead))
 		out := outcome{
-			status: resp.StatusCode,
-			err: &APIError{Status: resp.StatusCode, Body: c.bodySnippet(b, apiErrorBodyMax),
-				NotFound: resp.StatusCode == http.StatusNotFound && isNotFoundAnswer(b, notFound)},
+			status:    status,
+			err:       &APIError{Status: status, Body: c.bodySnippet(b), NotFound: status == http.StatusNotFound && isNotFoundAnswer(b, notFound)},
+			retryable: status == http.StatusTooManyRequests || status >= 500,
 		}
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-			out.retryable = true
-		}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return out
 	}
 
-	if resp.ContentLength > c.maxBody {
+	if resp.ContentLength > c.cfg.MaxBodyBytes {
 		return outcome{status: resp.StatusCode,
-			err: fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrBodyTooLarge, resp.ContentLength, c.maxBody)}
+			err: fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrBodyTooLarge, resp.ContentLength, c.cfg.MaxBodyBytes)}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
 	if err != nil {
 		return c.transportOutcome(actx, fmt.Errorf("ra api: read body: %w", c.red.Error(err)), resp.StatusCode)
 	}
-	if int64(len(body)) > c.maxBody {
+	if int64(len(body)) > c.cfg.MaxBodyBytes {
 		return outcome{status: resp.StatusCode,
-			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.maxBody)}
+			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.cfg.MaxBodyBytes)}
 	}
 	if err := decode(body); err != nil {
-		if clean := c.red.Bytes(body); len(clean) != len(body) || string(clean) != string(body) {
+		if clean := c.red.Bytes(body); !bytes.Equal(clean, body) {
 			// The error may quote the start of the body, cut at a fixed
 			// length: a key cut in half there would escape redaction of
 			// the message, so the message is made from the redacted body.
-			if cerr := decode(clean); cerr != nil {
-				err = &redactedDecodeError{msg: cerr.Error(), err: err}
-			} else {
+			if err = decode(clean); err == nil {
 				err = fmt.Errorf("%w (%d bytes, holding the API key)", ErrMalformedBody, len(body))
 			}
 		}
@@ -489,7 +430,7 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 func (c *Client) transportOutcome(actx context.Context, err error, status int) outcome {
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		return outcome{status: status, retryable: true,
-			err: fmt.Errorf("ra api: no complete response within %v: %w", c.timeout, err)}
+			err: fmt.Errorf("ra api: no complete response within %v: %w", c.cfg.Timeout, err)}
 	}
 	var certErr *tls.CertificateVerificationError
 	if errors.As(err, &certErr) || errors.Is(err, ErrRedirectRefused) {
@@ -500,9 +441,9 @@ func (c *Client) transportOutcome(actx context.Context, err error, status int) o
 
 // backoff returns the full-jitter wait before retry number n (1-based).
 func (c *Client) backoff(n int) time.Duration {
-	ceiling := c.backoffMax
+	ceiling := c.cfg.BackoffMax
 	if n-1 < 62 {
-		if d := c.backoffBase << (n - 1); d > 0 && d < ceiling {
+		if d := c.cfg.BackoffBase << (n - 1); d > 0 && d < ceiling {
 			ceiling = d
 		}
 	}
@@ -552,30 +493,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date. 0 when absent, unusable or past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
 		if secs > int64(math.MaxInt64/time.Second) {
-			return time.Duration(math.MaxInt64), true
+			return time.Duration(math.MaxInt64)
 		}
-		return time.Duration(secs) * time.Second, true
+		return time.Duration(max(secs, 0)) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		// HTTP dates have 1s resolution: round up so we never come early.
-		d := t.Sub(now)
-		if d <= 0 {
-			return 0, true
-		}
-		return d.Truncate(time.Second) + time.Second, true
+		return t.Sub(now).Truncate(time.Second) + time.Second
 	}
-	return 0, false
+	return 0
 }
 
 // logger prefers a logger the caller put in ctx (zerolog.Logger.WithContext):
@@ -585,7 +517,7 @@ func (c *Client) logger(ctx context.Context) *zerolog.Logger {
 		sub := l.With().Str("stage", "extract").Logger()
 		return &sub
 	}
-	return &c.log
+	return &c.cfg.Logger
 }
 
 // sameOriginRedirects returns a redirect policy that refuses a redirect to
@@ -610,13 +542,3 @@ func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*
 		return nil
 	}
 }
-
-// redactedDecodeError is a decode error whose message was made from the
-// body with the key redacted; the chain is the original error's.
-type redactedDecodeError struct {
-	msg string
-	err error
-}
-
-func (e *redactedDecodeError) Error() string { return e.msg }
-func (e *redactedDecodeError) Unwrap() error { return e.err }

@@ -40,9 +40,6 @@ var (
 	ErrRedirectRefused = errors.New("ra api: redirect refused")
 )
 
-// apiErrorBodyMax is how much of a non-2xx body an APIError keeps.
-const apiErrorBodyMax = 512
-
 // APIError is a non-2xx HTTP response from the API.
 type APIError struct {
 	Status int
@@ -78,13 +75,13 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// bodySnippet returns at most n bytes of b as valid UTF-8, key redacted.
-// Redaction runs before truncation so a key that straddles the cut cannot
-// leak half of itself.
-func (c *Client) bodySnippet(b []byte, n int) string {
+// bodySnippet returns the first 512 bytes of b as valid UTF-8, key
+// redacted. Redaction runs before truncation so a key that straddles the
+// cut cannot leak half of itself.
+func (c *Client) bodySnippet(b []byte) string {
 	s := c.red.String(string(b))
-	if len(s) > n {
-		s = s[:n]
+	if len(s) > 512 {
+		s = s[:512]
 		// Do not end in the middle of a UTF-8 sequence.
 		for i := 0; i < utf8.UTFMax-1 && len(s) > 0; i++ {
 			if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {

@@ -225,7 +225,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			}
 			rereads++
 			c.rereads.Add(1)
-			c.log.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: " + why + "; rereading")
+			c.cfg.Logger.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: " + why + "; rereading")
 			return true
 		}
 		for {
@@ -258,7 +258,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 					// in any ID order (see the package documentation).
 					if havePrev && k.at > prev.at && !warnedOrd {
 						warnedOrd = true
-						c.log.Warn().Str("mode", mode).Int("offset", offset).
+						c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).
 							Msg("ra api list is not ordered by ReportedAt descending; scan completeness is not guaranteed")
 					}
 					prev, havePrev = k, true
@@ -301,7 +301,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				return
 			}
 			if beforeCount {
-				c.log.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
+				c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
 					Int("open_tickets", p.OpenTickets).Msg("ra api scan: short page before OpenTickets says the list ends; reading on")
 				if !reread("short page before OpenTickets") {
 					return
@@ -332,7 +332,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				step, loose = n-opts.Overlap, true
 				if uncertain == "" {
 					uncertain = fmt.Sprintf("a window at offset %d holds no item of an earlier second to anchor the next one (same-second or keyless items fill it)", offset)
-					c.log.Warn().Str("mode", mode).Int("offset", offset).Msg("ra api scan: " + uncertain + "; the scan will be reported incomplete")
+					c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).Msg("ra api scan: " + uncertain + "; the scan will be reported incomplete")
 				}
 			}
 			offset += step

@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,13 +13,11 @@ import (
 	"strings"
 )
 
-// The v2 API: the JSON:API resource /api/v2/tickets (see
-// ra-api-v2-tickets.md in the issue). It shares the Client's rate limiter,
-// retries, Retry-After handling, body limit and redaction with v1; only the
-// URL and the credentials differ: the key goes in the X-API-Key header,
-// never in a URL, and no username is sent.
+// The v2 API: the JSON:API resource /api/v2/tickets. It shares everything
+// with v1 but the URL and the credentials (see Client.target).
 
-// Request modes of the v2 API, as reported in Attempt.Mode.
+// Request modes of the v2 API, as reported in Attempt.Mode. The "v2_"
+// prefix is what selects the v2 URL and credentials.
 const (
 	ModeV2Probe = "v2_probe"
 	ModeV2List  = "v2_list"
@@ -168,15 +165,6 @@ func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
 	return p, nil
 }
 
-// v2 sends one v2 request: the key only in the X-API-Key header.
-func (c *Client) v2(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
-	target := strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode()
-	h := http.Header{}
-	h.Set("X-API-Key", c.apiKey)
-	h.Set("Accept", v2Accept)
-	return c.send(ctx, mode, params, target, h, decode)
-}
-
 // V2List fetches one page of the v2 collection (page numbers from 1, sizes
 // 1 to 100).
 func (c *Client) V2List(ctx context.Context, q V2Query, number, size int) (*V2Page, error) {
@@ -187,16 +175,9 @@ func (c *Client) v2List(ctx context.Context, mode string, q V2Query, number, siz
 	if number < 1 || size < 1 || size > MaxPageSize {
 		return nil, fmt.Errorf("ra api: v2 list: need page number >= 1 and size 1..%d, got %d and %d", MaxPageSize, number, size)
 	}
-	var page *V2Page
-	err := c.v2(ctx, mode, q.params(number, size), func(body []byte) error {
-		p, err := decodeV2Page(body, number, size)
-		page = p
-		return err
+	return get(ctx, c, mode, q.params(number, size), func(body []byte) (*V2Page, error) {
+		return decodeV2Page(body, number, size)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
 // ProbeV2 makes one small request (one ticket) to learn whether the site
@@ -245,27 +226,20 @@ func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error)
 	if p.HasNext || p.Total > len(p.Tickets) {
 		return nil, fmt.Errorf("ra api: v2 tickets by id: %d ids asked, the answer has more than one page (total %d): filter[id] not applied", len(asked), p.Total)
 	}
-	b := &V2Batch{Asked: asked}
-	order := make([]int, len(p.IDs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.IDs[a], p.IDs[b]) })
-	found := make(map[int64]bool, len(p.IDs))
-	for _, i := range order {
-		id := p.IDs[i]
+	found := make(map[int64]json.RawMessage, len(p.IDs))
+	for i, id := range p.IDs {
 		if _, ok := slices.BinarySearch(asked, id); !ok {
 			return nil, fmt.Errorf("ra api: v2 tickets by id: answer holds ticket %d, which was not asked for: filter[id] not applied", id)
 		}
-		if found[id] {
-			continue
+		if _, dup := found[id]; !dup {
+			found[id] = p.Tickets[i]
 		}
-		found[id] = true
-		b.Tickets = append(b.Tickets, p.Tickets[i])
-		b.IDs = append(b.IDs, id)
 	}
+	b := &V2Batch{Asked: asked}
 	for _, id := range asked {
-		if !found[id] {
+		if raw, ok := found[id]; ok {
+			b.Tickets, b.IDs = append(b.Tickets, raw), append(b.IDs, id)
+		} else {
 			b.Missing = append(b.Missing, id)
 		}
 	}

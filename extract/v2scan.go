@@ -399,7 +399,7 @@ func (c *Client) scanV2Window(ctx context.Context, q V2Query, opts V2ScanOptions
 				}
 				rereads++
 				c.rereads.Add(1)
-				c.log.Debug().Int("page", number).Int("size", size).Int("rereads", rereads).Msg("ra api v2 scan: possible gap; rereading")
+				c.cfg.Logger.Debug().Int("page", number).Int("size", size).Int("rereads", rereads).Msg("ra api v2 scan: possible gap; rereading")
 				number, size = nextWindow(max(0, start-stepBack), opts.MinOverlap, opts.PageSize, total)
 				continue
 			}
