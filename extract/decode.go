@@ -2,11 +2,13 @@ package extract
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -117,31 +119,24 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// sortKey is a ticket's position key in the open list: the server orders
-// by ReportedAt desc, then ID desc. ReportedAt is "YYYY-MM-DD HH:MM:SS",
-// fixed width, so byte order is time order.
+// sortKey is a ticket's position key in the open list, which the server
+// orders by ReportedAt desc. ReportedAt is "YYYY-MM-DD HH:MM:SS", fixed
+// width, so byte order is time order. The zero key means "no usable key".
 type sortKey struct {
 	at string
 	id int64
 }
 
-// cmp orders keys the way the list is sorted descending: -1 when a sorts
-// below (is older than) b.
+// cmp is -1 when a sorts below (is older than) b.
 func (a sortKey) cmp(b sortKey) int {
-	if c := strings.Compare(a.at, b.at); c != 0 {
-		return c
-	}
-	switch {
-	case a.id < b.id:
-		return -1
-	case a.id > b.id:
-		return 1
-	}
-	return 0
+	return cmp.Or(strings.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
 }
 
 // keyOf extracts a ticket's sort key; ok is false when ID (number or
-// string) or ReportedAt (non-empty string) is unusable.
+// string) or ReportedAt is unusable. A ReportedAt that is no real time
+// (MySQL's zero date, a garbled value) says nothing about the item's place:
+// trusted as a key, an item sorting below its neighbours would make every
+// later item look already seen and end a scan early, silently.
 func keyOf(raw json.RawMessage) (sortKey, bool) {
 	var v struct {
 		ID         flexInt
@@ -151,8 +146,19 @@ func keyOf(raw json.RawMessage) (sortKey, bool) {
 		return sortKey{}, false
 	}
 	at, err := jsontext.AppendUnquote(nil, v.ReportedAt)
-	if err != nil || len(at) == 0 {
+	if err != nil || !isListTime(string(at)) {
 		return sortKey{}, false
 	}
 	return sortKey{at: string(at), id: v.ID.v}, true
+}
+
+// isListTime reports whether a ReportedAt is a real time in one of the
+// forms the API sends ("2006-01-02 15:04:05", or RFC 3339 from newer
+// server builds).
+func isListTime(at string) bool {
+	if _, err := time.Parse(time.DateTime, at); err == nil {
+		return true
+	}
+	_, err := time.Parse(time.RFC3339, at)
+	return err == nil
 }

@@ -9,93 +9,65 @@ import (
 
 // Scanning the v2 collection while it moves
 //
-// v2 pages by number only: page[number]=m with page[size]=s is the window of
-// positions [(m-1)s, ms) of the list as it is when that request runs. Every
-// scan here sorts by id ascending, a total order in which a new ticket
-// (a higher id than any before it) lands at the end. Between two requests
-// tickets also leave the list anywhere (quarantined or deleted; for the open
-// list also resolved or closed), shifting the items after them to the left,
-// and come back anywhere (reopened, released from quarantine), shifting them
-// to the right. Each response is a contiguous slice of the sorted list of
-// its moment: every ticket listed then whose id lies between two ids of the
-// response is in the response. Both scans rest on that.
-//
-// Both scans yield only ids above the largest id yielded so far by the page
-// walk (call it last), so the page walk never yields a ticket twice, and
-// each ends only on a short page (fewer items than page[size]): evidence
-// from the list itself that its end was inside the window, never on
-// meta.page.total or links.next alone, which the site computes with a
-// separate query.
+// page[number]=m with page[size]=s is the window of positions [(m-1)s, ms)
+// of the list at the moment of that request. The scans sort by id
+// ascending, so a new ticket lands at the end; between two requests tickets
+// also leave and come back anywhere, shifting the items after them. Each
+// response is a contiguous slice of the sorted list of its moment: every
+// ticket listed then with an id between two of the response's ids is in
+// it. Both scans yield only ids above last, the largest id the page walk
+// yielded, and end only on a short page (fewer items than page[size]),
+// never on meta.page.total or links.next, which come from another query.
 //
 // # ScanV2All: every state, ids in the gaps
 //
-// ScanV2All walks filter[state]=all&sort=id with aligned pages of 100, the
-// minimum number of requests on a quiet list. Removals before the scan's
-// position make the next page skip the tickets that slid left past its
-// start. Those are exactly the tickets whose ids lie strictly between last
-// (the end of the previous page) and the first id of the next page; so
-// whenever a response starts above last, the open interval (last, first) is
-// recorded as a gap, and the gaps are later fetched by id (filter[id], 100
-// ids a request, in every state). A response that starts at or below last
-// overlaps what was seen: by contiguity nothing between last and its first
-// new id exists, and no gap is recorded.
+// Aligned pages of 100 (filter[state]=all) cost the fewest requests.
+// Removals before the scan's position make the next page skip the tickets
+// that slid left past its start, exactly those with ids strictly between
+// last and the page's first id. So whenever a response at a position > 0
+// starts above last+1, (last, first) is recorded as a gap, fetched later by
+// id in every state. A response starting at or below last overlaps what was
+// seen: by contiguity nothing lies between.
 //
-// Why nothing is missed. Let T be a ticket listed for the whole scan and
-// y1 < y2 < ... < yM the ids the page walk yielded. (a) If yj < id(T) <
-// yj+1 and both came from one response, T was in that response (contiguity):
-// contradiction. Otherwise yj was the largest id before the response that
-// yielded yj+1 first, whose first item was above yj, so (yj, yj+1) was
-// recorded as a gap and T, still listed when the gap is fetched, is yielded
-// then. (b) id(T) < y1: a fresh scan starts at page 1, position 0, whose
-// first item is the smallest id then listed; a resumed one records (last,
-// y1) as a gap like any other. (c) id(T) > yM: the scan ended on a short,
-// non-empty response R, the tail of the list at its moment. Its largest id
-// is at least id(T) (T was listed), and every id of R above last was
-// yielded, so yM >= max(R) >= id(T): contradiction. An empty response at a
-// position > 0 says nothing about where the items went; the scan then asks
-// for the tail through a window whose size does not divide the reported
-// total, so it is short unless the list grew, and goes on from there.
+// Why nothing is missed. Let T be listed for the whole scan and y1 < ... <
+// yM the ids the page walk yielded. If yj < id(T) < yj+1 came from one
+// response, T was in it (contiguity). Otherwise the response that yielded
+// yj+1 started above yj, so (yj, yj+1) was a gap and T is fetched by id. If
+// id(T) < y1: a fresh scan starts at position 0, the smallest id; a resumed
+// one records (last, y1) as a gap. If id(T) > yM: the scan ended on a short,
+// non-empty response, the tail of its moment, holding an id >= id(T), and
+// every id in it above last was yielded. An empty response past position 0
+// says nothing; the scan then asks for the tail through a window whose size
+// does not divide the reported total, so it is short unless the list grew.
 //
-// Cost. A quiet list of N tickets costs ceil(N/100) pages (one or two more
-// when N is a multiple of 100), plus one request per 100 ids in the gaps:
-// the ids missing from the id sequence at page boundaries (about one
-// boundary in ten in the simulator, hidden or deleted tickets on the site)
-// and, under churn, the ids of the tickets that slid past. Gap ids are
-// fetched as soon as 100 are pending and at the end, so a cursor carries
-// fewer than 100 of them.
-//
-// Resuming. Every page carries the cursor after it (next page number, last,
-// pending gaps). Starting from a cursor is the same walk, except that the
-// first response's start is above position 0, so the interval between the
-// cursor's last and that response is a gap like any other: tickets removed
-// while the scan was stopped cost ids, never completeness.
+// Cost: ceil(N/100) pages on a quiet list (one or two more when 100 divides
+// N), plus one request per 100 gap ids: ids missing at page boundaries and,
+// under churn, those that slid past. Gap ids are fetched once 100 are
+// pending and at the end. Every page carries the cursor after it (next page,
+// last, pending gaps); a resumed scan is the same walk, so tickets removed
+// while it was stopped cost ids, never completeness.
 //
 // # ScanV2Open and ScanV2Game: overlapping windows
 //
-// In the open list (and a game's list) most ids between two neighbours are
-// not in the list, so fetching the gaps by id would cost more than the
-// pages. These scans instead make consecutive windows overlap, as the v1
-// pager does. v2 has no offset, but the size may vary: a window of size s
-// can start at any multiple of s. After a window that ended at position B,
-// the next one is chosen among sizes 2..PageSize as the one that starts at
-// a multiple of its size no later than B-MinOverlap and reaches furthest
-// (preferring not to end exactly at the last known total, so the final
-// window is short). With the default MinOverlap 2 that costs about 1.15
-// times the minimum on a quiet list.
+// In these lists most ids between two neighbours are not listed, so gaps
+// would cost more than pages: consecutive windows overlap instead, as in the
+// v1 scan. There is no offset, but a window of size s can start at any
+// multiple of s: after a window ending at position B, the next is the size
+// in 4..PageSize starting at a multiple of itself no later than
+// B-MinOverlap that reaches furthest (avoiding one ending exactly at the
+// known total, so the last window is short): about 1.15x the minimum with
+// the default MinOverlap 2.
 //
-// The gap check of the v1 pager applies unchanged, with id ascending as the
-// order: a window at position > 0 must hold an item with id <= last, or the
-// list moved left by at least the overlap since the previous window and
-// tickets may have slid past; the scan then steps back about a page and
-// reads again (a reread). Invariant: after each accepted window, every ticket
-// listed for the whole scan with id <= last has been yielded. It holds after
-// the first window (position 0). An accepted window W holds an item A with
-// id(A) <= last and ends with an item B; a ticket T listed for the whole
-// scan with last < id(T) <= id(B) was listed when W was read, after A and
-// not after B, so it is in W and is yielded; last becomes id(B). When W is
-// short it held the tail, so every such T with id > last was in W: the scan
-// is complete. MaxRereads bounds the rereads and the windows in a row that
-// bring nothing new; MaxPages the requests.
+// Gap check, with id ascending as the order: a window at position > 0 must
+// hold an id <= last, or the list moved left by the overlap or more and the
+// scan steps back about a page (a reread). Invariant: after each accepted
+// window every ticket listed for the whole scan with id <= last was
+// yielded. An accepted window holds some A with id(A) <= last and ends with
+// B; a ticket T listed throughout with last < id(T) <= id(B) lay after A
+// and not after B, so it is in the window and yielded, and last becomes
+// id(B). A short window held the tail: the scan is complete. MaxRereads
+// bounds the rereads and the windows in a row that bring nothing new,
+// MaxPages the requests.
 
 // V2ScanOptions tunes the v2 scans. Zero values select defaults.
 type V2ScanOptions struct {
