@@ -58,8 +58,7 @@ const (
 // Config configures a Client. The zero value of every field selects its
 // default.
 type Config struct {
-	// BaseURL defaults to "https://retroachievements.org". Requests go to
-	// BaseURL+"/API/API_GetTicketData.php"; a path prefix is kept and a
+	// BaseURL defaults to DefaultBaseURL; a path prefix is kept and a
 	// trailing slash trimmed.
 	BaseURL string
 	// Username is sent as z.
@@ -67,37 +66,32 @@ type Config struct {
 	// APIKey is sent as y. It never appears in logs or errors.
 	APIKey string
 	// RPS is the client-side rate limit in requests per second, applied to
-	// every attempt including retries. 0 means unlimited; negative is an
-	// error.
+	// every attempt including retries. 0 means unlimited.
 	RPS float64
 	// Timeout bounds one attempt (request and body). Default 30s.
 	Timeout time.Duration
 	// MaxRetries is the number of retries after the first attempt: 0 means
 	// the default 5, -1 means no retries.
 	MaxRetries int
-	// MaxBodyBytes caps a response body. Default 16 MiB. A larger body is
-	// an error wrapping ErrBodyTooLarge and is not retried.
+	// MaxBodyBytes caps a response body (ErrBodyTooLarge). Default 16 MiB.
 	MaxBodyBytes int64
-	// UserAgent defaults to "ratickets/dev (+https://github.com/ratickets/ratickets)";
-	// the caller passes its version.
+	// UserAgent defaults to DefaultUserAgent; the caller passes its version.
 	UserAgent string
 	// HTTPClient defaults to a client with a clone of
-	// http.DefaultTransport. Its Timeout should be 0: Config.Timeout applies
-	// per attempt. The Client uses a copy of it whose redirect policy
-	// refuses redirects to another host or to plain http and never sends a
-	// Referer (the request URL carries the key); a CheckRedirect of its own
-	// still runs after that policy.
+	// http.DefaultTransport. Its Timeout should be 0: Timeout applies per
+	// attempt. The Client uses a copy with the redirect policy described in
+	// the package documentation; a CheckRedirect of its own runs after it.
 	HTTPClient *http.Client
-	// Logger receives retry warnings and per-request debug lines. The zero
-	// value logs nothing (a zero zerolog.Logger has no writer).
+	// Logger receives retry warnings and per-request debug lines; the zero
+	// value logs nothing.
 	Logger zerolog.Logger
 	// BackoffBase (default 1s) and BackoffMax (default 60s): the n-th retry
 	// waits a random duration in [0, min(BackoffMax, BackoffBase*2^(n-1))]
 	// (full jitter), but never less than a Retry-After header asks.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// OnAttempt, when set, is called after every HTTP attempt (for
-	// metrics). It runs on the caller's goroutine and must be quick.
+	// OnAttempt, when set, is called after every HTTP attempt (metrics), on
+	// the caller's goroutine.
 	OnAttempt func(Attempt)
 }
 
@@ -112,10 +106,9 @@ type Attempt struct {
 
 // Page is one page of tickets.
 type Page struct {
-	// Offset is the o parameter sent.
-	Offset int
-	// Tickets holds each ticket's JSON object exactly as received, each in
-	// its own buffer. In a scan it holds only the tickets new to the scan.
+	Offset int // the o parameter sent
+	// Tickets holds each ticket's JSON object as received, each in its own
+	// buffer; in a scan only the tickets new to the scan.
 	Tickets []json.RawMessage
 	// OpenTickets is the body's OpenTickets, -1 when absent or unusable.
 	OpenTickets int
@@ -363,9 +356,8 @@ func (c *Client) observe(a Attempt) {
 	}
 }
 
-// attempt makes one HTTP request with the extra header and classifies the
-// result. notFound is the API's error text for a missing ticket or game (""
-// when the request names none).
+// attempt makes one HTTP request and classifies the result. notFound is
+// the API's error text for a missing ticket or game ("" if none is asked).
 func (c *Client) attempt(ctx context.Context, target, notFound string, header http.Header, decode func([]byte) error) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -423,10 +415,9 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 	return outcome{status: resp.StatusCode}
 }
 
-// transportOutcome classifies a failure to get or read a response.
-// Everything is retried (resets, EOF, refused connections, per-attempt
-// timeouts) except certificate problems, which do not heal by retrying.
-// Cancellation by the caller is handled by do before retry policy.
+// transportOutcome classifies a failure to get or read a response: all is
+// retried but certificate problems and refused redirects, which do not heal
+// by retrying. Cancellation by the caller is handled by send.
 func (c *Client) transportOutcome(actx context.Context, err error, status int) outcome {
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		return outcome{status: status, retryable: true,
@@ -446,9 +437,6 @@ func (c *Client) backoff(n int) time.Duration {
 		if d := c.cfg.BackoffBase << (n - 1); d > 0 && d < ceiling {
 			ceiling = d
 		}
-	}
-	if ceiling <= 0 {
-		return 0
 	}
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
@@ -521,9 +509,8 @@ func (c *Client) logger(ctx context.Context) *zerolog.Logger {
 }
 
 // sameOriginRedirects returns a redirect policy that refuses a redirect to
-// another host (host and port) or from https to http, and removes the
-// Referer Go would send (the previous URL, which carries y=KEY). next, when
-// set, is the caller's own policy, consulted after this one.
+// another host (and port) or from https to http, and removes the Referer
+// (the previous URL, which carries y=KEY); then next, when set.
 func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		req.Header.Del("Referer")

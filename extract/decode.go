@@ -43,15 +43,14 @@ func decodePage(body []byte, mode string, offset int) (*Page, error) {
 	if err := jsonv2.Unmarshal(body, &pb, decodeOptions...); err != nil {
 		return nil, malformed(err.Error(), body)
 	}
-	list := pb.RecentTickets
-	if mode == ModeGame && pb.Tickets != nil {
-		list = pb.Tickets
+	list, key := pb.RecentTickets, "RecentTickets"
+	if mode == ModeGame {
+		key = "Tickets"
+		if pb.Tickets != nil {
+			list = pb.Tickets
+		}
 	}
 	if list == nil {
-		key := "RecentTickets"
-		if mode == ModeGame {
-			key = "Tickets"
-		}
 		return nil, malformed("no "+key+" array", body)
 	}
 	ot := -1

@@ -20,9 +20,9 @@ var (
 	// ErrUnauthorized matches an *APIError with HTTP 401 or 403: the
 	// username or web API key was refused. Never retried.
 	ErrUnauthorized = errors.New("ra api: credentials refused")
-	// ErrScanIncomplete means a scan stopped before the end of the list: the
-	// page limit was reached or the list churned more than the reread budget
-	// allows. The pages yielded before it are still valid.
+	// ErrScanIncomplete means a scan stopped before the end of the list, at
+	// a limit or because the list churned faster than the scan. The pages
+	// yielded before it are still valid.
 	ErrScanIncomplete = errors.New("ra api: scan incomplete")
 	// ErrPageLimit is wrapped (with ErrScanIncomplete) when a scan stops at
 	// ScanOptions.MaxPages, the limit the caller asked for.
@@ -36,7 +36,7 @@ var (
 	ErrBodyTooLarge = errors.New("ra api: response body too large")
 	// ErrRedirectRefused means the server redirected to another host or
 	// from https to plain http. The request, which carries the key, is not
-	// sent there, and it is not retried.
+	// sent there, nor retried.
 	ErrRedirectRefused = errors.New("ra api: redirect refused")
 )
 
@@ -96,13 +96,10 @@ func (c *Client) bodySnippet(b []byte) string {
 // isNotFoundAnswer reports whether a 404 body is the API's answer to a
 // missing ticket or game: a JSON object whose "error" is exactly want.
 func isNotFoundAnswer(body []byte, want string) bool {
-	if want == "" {
-		return false
-	}
 	var m struct {
-		Error *string `json:"error"`
+		Error string `json:"error"`
 	}
-	return json.Unmarshal(body, &m) == nil && m.Error != nil && *m.Error == want
+	return want != "" && json.Unmarshal(body, &m) == nil && m.Error == want
 }
 
 // notFoundAnswer is the error text the API sends with HTTP 404 when the

@@ -37,8 +37,9 @@ const (
 // no v2 API, use v1. (401/403 match ErrUnauthorized as usual.)
 var ErrV2Unavailable = errors.New("ra api: v2 API not available")
 
-// V2Query selects tickets of the v2 collection. Zero fields filter nothing,
-// except States: nil means the API's default, open and request.
+// V2Query selects tickets of the v2 collection, always sorted by id
+// ascending (every scan relies on it). Zero fields filter nothing, except
+// States: nil means the API's default, open and request.
 type V2Query struct {
 	// States are v2 state names (open, request, resolved, closed,
 	// quarantined) or "all".
@@ -47,26 +48,18 @@ type V2Query struct {
 	IDs []int64
 	// GameIDs restricts to these games.
 	GameIDs []int64
-	// TicketableType is "achievement" or "leaderboard".
-	TicketableType string
-	// Sort is the sort parameter; "" means "id" (ascending), which every
-	// scan here relies on.
-	Sort string
 }
 
 func joinInts(ids []int64) string {
-	var b strings.Builder
+	s := make([]string, len(ids))
 	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
+		s[i] = strconv.FormatInt(id, 10)
 	}
-	return b.String()
+	return strings.Join(s, ",")
 }
 
 func (q V2Query) params(number, size int) url.Values {
-	v := url.Values{}
+	v := url.Values{"sort": {"id"}}
 	if len(q.States) > 0 {
 		v.Set("filter[state]", strings.Join(q.States, ","))
 	}
@@ -76,14 +69,6 @@ func (q V2Query) params(number, size int) url.Values {
 	if len(q.GameIDs) > 0 {
 		v.Set("filter[gameId]", joinInts(q.GameIDs))
 	}
-	if q.TicketableType != "" {
-		v.Set("filter[ticketableType]", q.TicketableType)
-	}
-	sort := q.Sort
-	if sort == "" {
-		sort = "id"
-	}
-	v.Set("sort", sort)
 	v.Set("page[number]", strconv.Itoa(number))
 	v.Set("page[size]", strconv.Itoa(size))
 	return v
@@ -212,9 +197,7 @@ type V2Batch struct {
 // than one page, is an error: the server did not apply the filter, and
 // taking the page as the answer would call real tickets missing.
 func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error) {
-	asked := slices.Clone(ids)
-	slices.Sort(asked)
-	asked = slices.Compact(asked)
+	asked := slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(asked) == 0 || len(asked) > MaxIDsPerRequest || asked[0] <= 0 {
 		return nil, fmt.Errorf("ra api: v2 tickets by id: need 1..%d positive ids, got %d", MaxIDsPerRequest, len(asked))
 	}
@@ -251,9 +234,7 @@ func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error)
 // yields (nil, err) once and stops.
 func (c *Client) LookupV2(ctx context.Context, ids []int64) iter.Seq2[*V2Batch, error] {
 	return func(yield func(*V2Batch, error) bool) {
-		all := slices.Clone(ids)
-		slices.Sort(all)
-		all = slices.Compact(all)
+		all := slices.Compact(slices.Sorted(slices.Values(ids)))
 		for len(all) > 0 {
 			n := min(len(all), MaxIDsPerRequest)
 			b, err := c.TicketsByID(ctx, all[:n])

@@ -71,14 +71,12 @@ import (
 
 // V2ScanOptions tunes the v2 scans. Zero values select defaults.
 type V2ScanOptions struct {
-	// PageSize is the largest page[size] used, default and maximum 100; at
-	// least 4.
+	// PageSize is the largest page[size] used, 4 to 100, default 100.
 	PageSize int
 	// MinOverlap (window scans) is the least number of positions two
-	// consecutive windows share, default min(2, PageSize/4); 1 <= MinOverlap
-	// <= PageSize/4.
-	// Up to MinOverlap-1 removals before the window between two requests
-	// cost nothing; more cost a reread.
+	// consecutive windows share, 1 to PageSize/4, default min(2,
+	// PageSize/4). Up to MinOverlap-1 removals before the window between
+	// two requests cost nothing; more cost a reread.
 	MinOverlap int
 	// IDBatch (ScanV2All) is how many gap ids one request asks for,
 	// default and maximum MaxIDsPerRequest.
@@ -137,14 +135,6 @@ func (c V2Cursor) clone() V2Cursor {
 	return c
 }
 
-func gapCount(gaps []IDRange) int64 {
-	var n int64
-	for _, g := range gaps {
-		n += g.To - g.From + 1
-	}
-	return n
-}
-
 // takeGapIDs removes up to n ids from the front of gaps.
 func takeGapIDs(gaps []IDRange, n int) ([]int64, []IDRange) {
 	var ids []int64
@@ -161,21 +151,23 @@ func takeGapIDs(gaps []IDRange, n int) ([]int64, []IDRange) {
 	return ids, gaps
 }
 
-func ascending(ids []int64) bool {
-	for i := 1; i < len(ids); i++ {
-		if ids[i] <= ids[i-1] {
-			return false
+// scanPage fetches one page of a scan and checks the order every scan
+// relies on; at names the page in that error.
+func (c *Client) scanPage(ctx context.Context, q V2Query, number, size int, at string) (*V2Page, error) {
+	p, err := c.v2List(ctx, ModeV2List, q, number, size)
+	for i := 1; err == nil && i < len(p.IDs); i++ {
+		if p.IDs[i] <= p.IDs[i-1] {
+			return nil, fmt.Errorf("ra api: v2 list is not sorted by id ascending (%s); cannot scan it", at)
 		}
 	}
-	return true
+	return p, err
 }
 
-// ScanV2All walks every ticket in every state (filter[state]=all, sort=id),
-// resuming from cursor (zero: from the start). See "ScanV2All" above for the
-// algorithm and its guarantee. Pages hold only tickets new to the scan
-// (pages of gap tickets have Number 0) and the cursor to resume from after
-// them. On failure it yields (nil, err) once and stops; ending without an
-// error means every ticket listed for the whole scan was yielded.
+// ScanV2All walks every ticket in every state, resuming from cursor (zero:
+// from the start); see "ScanV2All" above. Pages hold only tickets new to the
+// scan (pages of gap tickets have Number 0) and the cursor after them. On
+// failure it yields (nil, err) once and stops; ending without an error
+// means every ticket listed for the whole scan was yielded.
 func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOptions) iter.Seq2[*V2Page, error] {
 	return func(yield func(*V2Page, error) bool) {
 		opts, err := opts.normalize()
@@ -187,12 +179,9 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 		cur.Next = max(cur.Next, 1)
 		size := opts.PageSize
 		q := V2Query{States: []string{"all"}}
-		var (
-			pages, probes int
-			// A tail probe: a window of probeSize at probeNumber instead
-			// of the next aligned page.
-			probeNumber, probeSize int
-		)
+		// A tail probe reads a window of probeSize at probeNumber instead
+		// of the next aligned page.
+		var pages, probes, probeNumber, probeSize int
 		limit := func() bool {
 			if opts.MaxPages > 0 && pages >= opts.MaxPages {
 				yield(nil, fmt.Errorf("%w: %w (%d) at page %d", ErrScanIncomplete, ErrPageLimit, opts.MaxPages, cur.Next))
@@ -204,11 +193,14 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 		// flush fetches gap ids, a batch at a time: all of them when all
 		// is set, else while a full batch is pending.
 		flush := func(all bool) bool {
-			for len(cur.Gaps) > 0 && (all || gapCount(cur.Gaps) >= int64(opts.IDBatch)) {
+			for len(cur.Gaps) > 0 {
+				ids, rest := takeGapIDs(slices.Clone(cur.Gaps), opts.IDBatch)
+				if !all && len(ids) < opts.IDBatch {
+					return true
+				}
 				if limit() {
 					return false
 				}
-				ids, rest := takeGapIDs(slices.Clone(cur.Gaps), opts.IDBatch)
 				b, err := c.TicketsByID(ctx, ids)
 				if err != nil {
 					yield(nil, err)
@@ -229,13 +221,9 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 			if probeSize > 0 {
 				number, s = probeNumber, probeSize
 			}
-			p, err := c.v2List(ctx, ModeV2List, q, number, s)
+			p, err := c.scanPage(ctx, q, number, s, fmt.Sprintf("page %d", number))
 			if err != nil {
 				yield(nil, err)
-				return
-			}
-			if !ascending(p.IDs) {
-				yield(nil, fmt.Errorf("ra api: v2 list is not sorted by id ascending (page %d); cannot scan it", number))
 				return
 			}
 			start := (number - 1) * s
@@ -243,9 +231,7 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 			n := len(p.IDs)
 			if n == 0 {
 				if start == 0 || p.Total == 0 {
-					// The list is empty: nothing was listed for the whole scan
-					// beyond what is known.
-					flush(true)
+					flush(true) // the list is empty
 					return
 				}
 				// Past the end: ask for the tail through a window that
@@ -288,27 +274,23 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 	}
 }
 
-// ScanV2Open walks the open list (filter[state]=open,request, sort=id)
-// with overlapping windows; see "ScanV2Open and ScanV2Game" above. Pages
-// hold only tickets new to the scan. On failure it yields (nil, err) once
-// and stops; ending without an error means every ticket open for the whole
+// ScanV2Open walks the open list (states open and request) with
+// overlapping windows; see "ScanV2Open and ScanV2Game" above. Pages hold
+// only tickets new to the scan. On failure it yields (nil, err) once and
+// stops; ending without an error means every ticket open for the whole
 // scan was yielded exactly once.
 func (c *Client) ScanV2Open(ctx context.Context, opts V2ScanOptions) iter.Seq2[*V2Page, error] {
 	return c.scanV2Window(ctx, V2Query{States: []string{"open", "request"}}, opts)
 }
 
-// ScanV2Game walks one game's tickets in every state (filter[gameId],
-// filter[state]=all, sort=id), leaderboard tickets included, like
-// ScanV2Open.
+// ScanV2Game walks one game's tickets in every state, leaderboard tickets
+// included, like ScanV2Open.
 func (c *Client) ScanV2Game(ctx context.Context, gameID int64, opts V2ScanOptions) iter.Seq2[*V2Page, error] {
 	return c.scanV2Window(ctx, V2Query{States: []string{"all"}, GameIDs: []int64{gameID}}, opts)
 }
 
-// nextWindow picks the window after one that ended at position end: the
-// size in [4, maxSize] (and so the page number) whose window starts at a
-// multiple of it no later than end-overlap and reaches furthest, avoiding
-// one that ends exactly at total (known total >= 0), which would need one
-// more request to see the end.
+// nextWindow picks the window after one that ended at position end (see
+// "ScanV2Open and ScanV2Game" above); total < 0 is unknown.
 func nextWindow(end, overlap, maxSize, total int) (number, size int) {
 	if end-overlap <= 0 {
 		return 1, maxSize
@@ -336,12 +318,10 @@ func (c *Client) scanV2Window(ctx context.Context, q V2Query, opts V2ScanOptions
 			return
 		}
 		var (
-			last            int64
-			hasLast         bool
-			pages, rereads  int
-			stalled         int
-			number, size    = 1, opts.PageSize
-			stepBack, total = opts.PageSize - 2*opts.MinOverlap, -1
+			last                    int64 // ids are > 0: 0 is "none yet"
+			pages, rereads, stalled int
+			number, size            = 1, opts.PageSize
+			stepBack, total         = opts.PageSize - 2*opts.MinOverlap, -1
 		)
 		for {
 			if opts.MaxPages > 0 && pages >= opts.MaxPages {
@@ -349,13 +329,9 @@ func (c *Client) scanV2Window(ctx context.Context, q V2Query, opts V2ScanOptions
 				return
 			}
 			pages++
-			p, err := c.v2List(ctx, ModeV2List, q, number, size)
+			p, err := c.scanPage(ctx, q, number, size, fmt.Sprintf("page %d of size %d", number, size))
 			if err != nil {
 				yield(nil, err)
-				return
-			}
-			if !ascending(p.IDs) {
-				yield(nil, fmt.Errorf("ra api: v2 list is not sorted by id ascending (page %d of size %d); cannot scan it", number, size))
 				return
 			}
 			if p.Total >= 0 {
@@ -363,8 +339,7 @@ func (c *Client) scanV2Window(ctx context.Context, q V2Query, opts V2ScanOptions
 			}
 			start, n := (number-1)*size, len(p.IDs)
 			if start > 0 && (n == 0 || p.IDs[0] > last) {
-				// The list moved left by the overlap or more: tickets may
-				// have slid past unseen. Step back about a page.
+				// Tickets may have slid past unseen: step back about a page.
 				if rereads >= opts.MaxRereads {
 					yield(nil, fmt.Errorf("%w: list churned faster than the scan (%d rereads) at page %d of size %d", ErrScanIncomplete, rereads, number, size))
 					return
@@ -375,14 +350,11 @@ func (c *Client) scanV2Window(ctx context.Context, q V2Query, opts V2ScanOptions
 				number, size = nextWindow(max(0, start-stepBack), opts.MinOverlap, opts.PageSize, total)
 				continue
 			}
-			first := 0
-			if hasLast {
-				first, _ = slices.BinarySearch(p.IDs, last+1)
-			}
+			first, _ := slices.BinarySearch(p.IDs, last+1)
 			out := &V2Page{Number: number, Size: size, Total: p.Total, HasNext: p.HasNext,
 				Tickets: p.Tickets[first:], IDs: p.IDs[first:]}
 			if first < n {
-				last, hasLast = p.IDs[n-1], true
+				last = p.IDs[n-1]
 				stalled = 0
 			} else {
 				stalled++
