@@ -128,8 +128,7 @@ type Client struct {
 	red      *redact.Redactor // removes the key from every error
 	hc       *http.Client
 	limiter  *rate.Limiter // nil: unlimited
-	// sleep waits d or until ctx is done; tests replace it to observe
-	// waits without spending wall-clock time.
+	// sleep is sleepCtx; tests replace it to observe waits instantly.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	requests atomic.Int64
@@ -215,8 +214,7 @@ func (c *Client) OpenPage(ctx context.Context, offset, count int) (*Page, error)
 
 // GamePage fetches count tickets (every state) of one game starting at
 // offset: the core (promoted) achievements' tickets, or the unofficial ones
-// when unofficial is set. The list key is "Tickets" ("RecentTickets" is
-// accepted too). A missing game is an error matching ErrNotFound.
+// when unofficial is set. A missing game is an error matching ErrNotFound.
 func (c *Client) GamePage(ctx context.Context, gameID int64, unofficial bool, offset, count int) (*Page, error) {
 	// g=0 would silently turn into the open-list mode on the server.
 	if gameID <= 0 || offset < 0 || count < 1 {
@@ -247,8 +245,7 @@ func (c *Client) Ticket(ctx context.Context, id int64) (json.RawMessage, error) 
 	return get(ctx, c, ModeTicket, url.Values{"i": {strconv.FormatInt(id, 10)}}, decodeTicket)
 }
 
-// get runs one logical request (see send) and returns what decode made of
-// the 2xx body.
+// get is send returning what decode made of the 2xx body.
 func get[T any](ctx context.Context, c *Client, mode string, params url.Values, decode func([]byte) (T, error)) (T, error) {
 	var v, zero T
 	err := c.send(ctx, mode, params, func(body []byte) (err error) {
@@ -424,10 +421,8 @@ func (c *Client) transportOutcome(actx context.Context, err error, status int) o
 			err: fmt.Errorf("ra api: no complete response within %v: %w", c.cfg.Timeout, err)}
 	}
 	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &certErr) || errors.Is(err, ErrRedirectRefused) {
-		return outcome{status: status, err: err}
-	}
-	return outcome{status: status, err: err, retryable: true}
+	retryable := !errors.As(err, &certErr) && !errors.Is(err, ErrRedirectRefused)
+	return outcome{status: status, err: err, retryable: retryable}
 }
 
 // backoff returns the full-jitter wait before retry number n (1-based).
@@ -471,12 +466,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d): // no Stop needed since Go 1.23
 		return nil
 	}
 }
@@ -486,10 +479,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(math.MaxInt64/time.Second) {
-			return time.Duration(math.MaxInt64)
-		}
-		return time.Duration(max(secs, 0)) * time.Second
+		return time.Duration(min(max(secs, 0), int64(math.MaxInt64/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		// HTTP dates have 1s resolution: round up so we never come early.

@@ -19,7 +19,7 @@ import (
 type pageBody struct {
 	RecentTickets *[]jsontext.Value
 	Tickets       *[]jsontext.Value
-	OpenTickets   flexInt
+	OpenTickets   jsontext.Value
 }
 
 // decodeOptions make go-json-experiment accept what the API may send and
@@ -54,8 +54,8 @@ func decodePage(body []byte, mode string, offset int) (*Page, error) {
 		return nil, malformed("no "+key+" array", body)
 	}
 	ot := -1
-	if pb.OpenTickets.ok && pb.OpenTickets.v >= 0 && pb.OpenTickets.v <= math.MaxInt32 {
-		ot = int(pb.OpenTickets.v)
+	if n, ok := intOf(pb.OpenTickets); ok && n >= 0 && n <= math.MaxInt32 {
+		ot = int(n)
 	}
 	tickets := make([]json.RawMessage, len(*list))
 	for i, t := range *list {
@@ -81,41 +81,27 @@ func decodeTicket(body []byte) (json.RawMessage, error) {
 // malformed builds an ErrMalformedBody error quoting the start of the body
 // (the client redacts the key from every error before it leaves).
 func malformed(why string, body []byte) error {
-	const n = 64
-	start := body
-	if len(start) > n {
-		start = start[:n]
-	}
+	start := body[:min(len(body), 64)]
 	return fmt.Errorf("%w: %s (%d bytes, starting %q)", ErrMalformedBody, why, len(body), start)
 }
 
-// flexInt decodes an integer sent as a JSON number or as a string (older
-// servers quoted numbers). It never fails: an unusable value leaves ok
-// false, so one odd field does not reject a whole page.
-type flexInt struct {
-	v  int64
-	ok bool
-}
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	*f = flexInt{}
-	s := string(b)
-	if len(s) > 0 && s[0] == '"' {
-		str, err := jsontext.AppendUnquote(nil, b)
+// intOf reads an integer sent as a JSON number or string (older servers
+// quoted numbers), 12.0 and 1.2e1 included within float64's exact range.
+// An unusable value is no error: one odd field must not reject a page.
+func intOf(v jsontext.Value) (int64, bool) {
+	s := string(v)
+	if v.Kind() == '"' {
+		u, err := jsontext.AppendUnquote(nil, v)
 		if err != nil {
-			return nil
+			return 0, false
 		}
-		s = strings.TrimSpace(string(str))
+		s = strings.TrimSpace(string(u))
 	}
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		f.v, f.ok = v, true
-		return nil
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
 	}
-	// 12.0 or 1.2e1: accept exact integers within float64's exact range.
-	if fl, err := strconv.ParseFloat(s, 64); err == nil && fl == math.Trunc(fl) && math.Abs(fl) <= 1<<53 {
-		f.v, f.ok = int64(fl), true
-	}
-	return nil
+	f, err := strconv.ParseFloat(s, 64)
+	return int64(f), err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53
 }
 
 // sortKey is a ticket's position key in the open list, which the server
@@ -137,18 +123,16 @@ func (a sortKey) cmp(b sortKey) int {
 // trusted as a key, an item sorting below its neighbours would make every
 // later item look already seen and end a scan early, silently.
 func keyOf(raw json.RawMessage) (sortKey, bool) {
-	var v struct {
-		ID         flexInt
-		ReportedAt jsontext.Value
-	}
-	if err := jsonv2.Unmarshal(raw, &v, decodeOptions...); err != nil || !v.ID.ok || v.ReportedAt.Kind() != '"' {
+	var v struct{ ID, ReportedAt jsontext.Value }
+	if err := jsonv2.Unmarshal(raw, &v, decodeOptions...); err != nil || v.ReportedAt.Kind() != '"' {
 		return sortKey{}, false
 	}
+	id, ok := intOf(v.ID)
 	at, err := jsontext.AppendUnquote(nil, v.ReportedAt)
-	if err != nil || !isListTime(string(at)) {
+	if !ok || err != nil || !isListTime(string(at)) {
 		return sortKey{}, false
 	}
-	return sortKey{at: string(at), id: v.ID.v}, true
+	return sortKey{at: string(at), id: id}, true
 }
 
 // isListTime reports whether a ReportedAt is a real time in one of the

@@ -93,19 +93,6 @@ type V2Page struct {
 	Cursor V2Cursor
 }
 
-// v2Doc is the part of a collection document the client reads.
-type v2Doc struct {
-	Data *[]json.RawMessage `json:"data"`
-	Meta struct {
-		Page struct {
-			Total *int `json:"total"`
-		} `json:"page"`
-	} `json:"meta"`
-	Links struct {
-		Next *string `json:"next"`
-	} `json:"links"`
-}
-
 // resourceID reads the id of a resource object: a string ("123") as JSON:API
 // says, or a number.
 func resourceID(raw json.RawMessage) (int64, bool) {
@@ -128,7 +115,11 @@ func resourceID(raw json.RawMessage) (int64, bool) {
 // truncated body, an errors document with status 200) wraps
 // ErrMalformedBody and is retried.
 func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
-	var d v2Doc
+	var d struct { // the part of a collection document the client reads
+		Data  *[]json.RawMessage
+		Meta  struct{ Page struct{ Total *int } }
+		Links struct{ Next *string }
+	}
 	if err := json.Unmarshal(body, &d); err != nil {
 		return nil, fmt.Errorf("%w: v2 collection: %v", ErrMalformedBody, err)
 	}
@@ -165,11 +156,10 @@ func (c *Client) v2List(ctx context.Context, mode string, q V2Query, number, siz
 	})
 }
 
-// ProbeV2 makes one small request (one ticket) to learn whether the site
-// has the v2 API and takes the key. nil: use v2. An error wrapping
-// ErrV2Unavailable (404) or matching ErrUnauthorized (401/403): fall back
-// to v1. Anything else (network, 5xx after the retries) is an error of the
-// run, not an answer.
+// ProbeV2 asks for one ticket to learn whether the site has the v2 API and
+// takes the key. nil: use v2. An error wrapping ErrV2Unavailable (404) or
+// matching ErrUnauthorized (401/403): use v1. Anything else (network, 5xx
+// after the retries) is an error of the run, not an answer.
 func (c *Client) ProbeV2(ctx context.Context) error {
 	_, err := c.v2List(ctx, ModeV2Probe, V2Query{}, 1, 1)
 	var apiErr *APIError

@@ -10,64 +10,55 @@ import (
 // Scanning the v2 collection while it moves
 //
 // page[number]=m with page[size]=s is the window of positions [(m-1)s, ms)
-// of the list at the moment of that request. The scans sort by id
-// ascending, so a new ticket lands at the end; between two requests tickets
-// also leave and come back anywhere, shifting the items after them. Each
-// response is a contiguous slice of the sorted list of its moment: every
-// ticket listed then with an id between two of the response's ids is in
-// it. Both scans yield only ids above last, the largest id the page walk
-// yielded, and end only on a short page (fewer items than page[size]),
-// never on meta.page.total or links.next, which come from another query.
+// of the list when that request runs. Sorted by id ascending, new tickets
+// land at the end; others leave and come back anywhere between requests.
+// Each response is a contiguous slice of the sorted list of its moment:
+// every ticket listed then with an id between two of its ids is in it.
+// Both scans yield only ids above last, the largest id the page walk
+// yielded, and end only on a short page, never on meta.page.total or
+// links.next (another query).
 //
 // # ScanV2All: every state, ids in the gaps
 //
-// Aligned pages of 100 (filter[state]=all) cost the fewest requests.
-// Removals before the scan's position make the next page skip the tickets
-// that slid left past its start, exactly those with ids strictly between
-// last and the page's first id. So whenever a response at a position > 0
-// starts above last+1, (last, first) is recorded as a gap, fetched later by
-// id in every state. A response starting at or below last overlaps what was
-// seen: by contiguity nothing lies between.
+// Aligned pages of 100 cost the fewest requests. Removals before the scan's
+// position make the next page skip the tickets that slid left past its
+// start: exactly those with ids between last and its first id. So when a
+// response past position 0 starts above last+1, that open interval is
+// recorded as a gap, to be fetched by id (100 a request, once 100 are
+// pending, and at the end). A quiet list of N costs ceil(N/100) pages (one
+// or two more when 100 divides N) plus a request per 100 gap ids. Every
+// page carries the cursor after it (next page, last, gaps); resuming is the
+// same walk, so removals while stopped cost ids, never completeness.
 //
 // Why nothing is missed. Let T be listed for the whole scan and y1 < ... <
 // yM the ids the page walk yielded. If yj < id(T) < yj+1 came from one
-// response, T was in it (contiguity). Otherwise the response that yielded
-// yj+1 started above yj, so (yj, yj+1) was a gap and T is fetched by id. If
-// id(T) < y1: a fresh scan starts at position 0, the smallest id; a resumed
-// one records (last, y1) as a gap. If id(T) > yM: the scan ended on a short,
-// non-empty response, the tail of its moment, holding an id >= id(T), and
-// every id in it above last was yielded. An empty response past position 0
-// says nothing; the scan then asks for the tail through a window whose size
-// does not divide the reported total, so it is short unless the list grew.
-//
-// Cost: ceil(N/100) pages on a quiet list (one or two more when 100 divides
-// N), plus one request per 100 gap ids: ids missing at page boundaries and,
-// under churn, those that slid past. Gap ids are fetched once 100 are
-// pending and at the end. Every page carries the cursor after it (next page,
-// last, pending gaps); a resumed scan is the same walk, so tickets removed
-// while it was stopped cost ids, never completeness.
+// response, T was in it (contiguity); otherwise the response that yielded
+// yj+1 started above yj, so (yj, yj+1) was a gap. If id(T) < y1: a fresh
+// scan starts at position 0, a resumed one records (last, y1) as a gap. If
+// id(T) > yM: the scan ended on a short, non-empty response, the tail of
+// its moment, so holding T, and yielded all of it above last. An empty
+// response past position 0 says nothing: the scan asks for the tail
+// through a window whose size does not divide the reported total, so it is
+// short unless the list grew.
 //
 // # ScanV2Open and ScanV2Game: overlapping windows
 //
-// In these lists most ids between two neighbours are not listed, so gaps
-// would cost more than pages: consecutive windows overlap instead, as in the
-// v1 scan. There is no offset, but a window of size s can start at any
-// multiple of s: after a window ending at position B, the next is the size
-// in 4..PageSize starting at a multiple of itself no later than
-// B-MinOverlap that reaches furthest (avoiding one ending exactly at the
-// known total, so the last window is short): about 1.15x the minimum with
-// the default MinOverlap 2.
+// Most ids are not in these lists, so gaps would cost more than pages:
+// consecutive windows overlap instead, as in v1. A window of size s starts
+// at a multiple of s, so after one ending at position B the next is the
+// size in 4..PageSize whose window starts no later than B-MinOverlap and
+// reaches furthest (not ending exactly at the known total, so the last one
+// is short): about 1.15x the minimum with MinOverlap 2.
 //
-// Gap check, with id ascending as the order: a window at position > 0 must
-// hold an id <= last, or the list moved left by the overlap or more and the
-// scan steps back about a page (a reread). Invariant: after each accepted
-// window every ticket listed for the whole scan with id <= last was
-// yielded. An accepted window holds some A with id(A) <= last and ends with
-// B; a ticket T listed throughout with last < id(T) <= id(B) lay after A
-// and not after B, so it is in the window and yielded, and last becomes
-// id(B). A short window held the tail: the scan is complete. MaxRereads
-// bounds the rereads and the windows in a row that bring nothing new,
-// MaxPages the requests.
+// Gap check: a window past position 0 must hold an id <= last, or the list
+// moved left by the overlap or more and the scan steps back about a page (a
+// reread). Invariant: after each accepted window every ticket listed for
+// the whole scan with id <= last was yielded. An accepted window holds some
+// A with id(A) <= last and ends with B; a ticket T listed throughout with
+// last < id(T) <= id(B) lay after A and not after B, so it is in the window
+// and yielded; last becomes id(B). A short window held the tail: the scan
+// is complete. MaxRereads bounds the rereads and the windows in a row that
+// bring nothing new, MaxPages the requests.
 
 // V2ScanOptions tunes the v2 scans. Zero values select defaults.
 type V2ScanOptions struct {
@@ -179,9 +170,7 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 		cur.Next = max(cur.Next, 1)
 		size := opts.PageSize
 		q := V2Query{States: []string{"all"}}
-		// A tail probe reads a window of probeSize at probeNumber instead
-		// of the next aligned page.
-		var pages, probes, probeNumber, probeSize int
+		var pages, probes int
 		limit := func() bool {
 			if opts.MaxPages > 0 && pages >= opts.MaxPages {
 				yield(nil, fmt.Errorf("%w: %w (%d) at page %d", ErrScanIncomplete, ErrPageLimit, opts.MaxPages, cur.Next))
@@ -213,22 +202,17 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 			}
 			return true
 		}
+		number, s := cur.Next, size // the next aligned page, or a tail probe
 		for {
 			if !flush(false) || limit() {
 				return
-			}
-			number, s := cur.Next, size
-			if probeSize > 0 {
-				number, s = probeNumber, probeSize
 			}
 			p, err := c.scanPage(ctx, q, number, s, fmt.Sprintf("page %d", number))
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			start := (number - 1) * s
-			probeSize = 0
-			n := len(p.IDs)
+			start, n := (number-1)*s, len(p.IDs)
 			if n == 0 {
 				if start == 0 || p.Total == 0 {
 					flush(true) // the list is empty
@@ -245,11 +229,11 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 				if total < 0 {
 					total = start // no total: step back a window
 				}
-				probeSize = size
-				for probeSize > 2 && total%probeSize == 0 {
-					probeSize--
+				s = size
+				for s > 2 && total%s == 0 {
+					s--
 				}
-				probeNumber = total/probeSize + 1
+				number = total/s + 1
 				continue
 			}
 			first := slices.IndexFunc(p.IDs, func(id int64) bool { return id > cur.LastID })
@@ -270,6 +254,7 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 				flush(true)
 				return
 			}
+			number, s = cur.Next, size
 		}
 	}
 }
