@@ -174,6 +174,9 @@ func New(cfg Config) (*Client, error) {
 		}
 		cfg.HTTPClient = &http.Client{Transport: tr.Clone()}
 	}
+	if cfg.OnAttempt == nil {
+		cfg.OnAttempt = func(Attempt) {}
+	}
 	hc := *cfg.HTTPClient
 	hc.CheckRedirect = sameOriginRedirects(hc.CheckRedirect)
 	c := &Client{
@@ -263,9 +266,7 @@ func get[T any](ctx context.Context, c *Client, mode string, params url.Values, 
 // never in a URL.
 func (c *Client) target(mode string, params url.Values) (string, http.Header) {
 	if strings.HasPrefix(mode, "v2_") {
-		h := http.Header{}
-		h.Set("X-API-Key", c.cfg.APIKey)
-		h.Set("Accept", v2Accept)
+		h := http.Header{"X-Api-Key": {c.cfg.APIKey}, "Accept": {v2Accept}} // canonical spellings
 		return strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode(), h
 	}
 	q := url.Values{"z": {c.cfg.Username}, "y": {c.cfg.APIKey}}
@@ -304,14 +305,14 @@ func (c *Client) send(ctx context.Context, mode string, params url.Values, decod
 
 		if out.err != nil && ctx.Err() != nil {
 			// The caller gave up: no retry, and report the context's error.
-			c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err})
+			c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status, Err: out.err})
 			return fmt.Errorf("ra api: %s: %w", desc, ctx.Err())
 		}
 		c.logger(ctx).Debug().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
 			Int("status", out.status).Dur("duration", time.Since(start)).AnErr("error", out.err).
 			Msg("ra api request")
 		if out.err == nil {
-			c.observe(Attempt{Mode: mode, Status: out.status})
+			c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status})
 			return nil
 		}
 
@@ -323,7 +324,7 @@ func (c *Client) send(ctx context.Context, mode string, params url.Values, decod
 		} else if retry {
 			wait = max(c.backoff(attempt), out.retryAfter)
 		}
-		c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
+		c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
 
 		if !retry {
 			if out.retryable || attempt > 1 {
@@ -345,12 +346,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-func (c *Client) observe(a Attempt) {
-	if c.cfg.OnAttempt != nil {
-		c.cfg.OnAttempt(a)
-	}
 }
 
 // attempt makes one HTTP request and classifies the result. notFound is
@@ -439,11 +434,8 @@ func (c *Client) backoff(n int) time.Duration {
 // waitLimiter waits for the rate limiter, aborting at once when ctx ends or
 // when its deadline comes before the turn.
 func (c *Client) waitLimiter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil || c.limiter == nil {
 		return err
-	}
-	if c.limiter == nil {
-		return nil
 	}
 	r := c.limiter.Reserve()
 	d := r.Delay()

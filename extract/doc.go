@@ -55,17 +55,14 @@
 //
 // Costs. A quiet list of N >= PageSize items costs 2 +
 // floor((N-PageSize)/(PageSize-Overlap)) requests, about 1.11x the minimum
-// with the defaults 100/10; when the last window is exactly full, one more
-// request than trusting the count would, to see the end. Rereads happen
-// only when a window's start moved up by about Overlap between two
-// requests. MaxRereads caps the rereads and the full windows in a row that
-// bring nothing new, MaxPages the requests; hitting a cap ends the scan
-// with an error wrapping ErrScanIncomplete. No error means complete.
+// at 100/10 (seeing the end of an exactly full last window costs one).
+// MaxRereads caps the rereads and the full windows in a row that bring
+// nothing new, MaxPages the requests; hitting a cap ends the scan with an
+// error wrapping ErrScanIncomplete. No error means complete.
 //
-// An item without a usable key (an ID and a real ReportedAt) is yielded when
-// it lies after the window's last already-seen keyed item. Under churn it
-// may be yielded twice, so consumers upsert. It never anchors.
+// An item without a usable key (an ID and a real ReportedAt) is yielded
+// when it lies after the window's last already-seen keyed item; under churn
+// it may be yielded twice, so consumers upsert. It never anchors.
 //
-// The v2 scans page by number over a list sorted by id; their argument is
-// in v2scan.go.
+// The v2 scans page by number over a list sorted by id; see v2scan.go.
 package extract

@@ -77,20 +77,14 @@ func (q V2Query) params(number, size int) url.Values {
 // V2Page is one page of the v2 collection: its resource objects, each as
 // received in its own buffer (the raw v2 payload), and their ids.
 type V2Page struct {
-	// Number and Size are the page[number] and page[size] sent; both are 0
-	// for a page of tickets fetched by id.
-	Number, Size int
+	Number, Size int // page[number] and page[size] sent; 0 for tickets fetched by id
 	// Tickets are the resource objects ({"type":"tickets","id":...}); in a
 	// scan only the ones new to the scan.
 	Tickets []json.RawMessage
-	// IDs are the tickets' ids, in the same order.
-	IDs []int64
-	// Total is meta.page.total, -1 when absent.
-	Total int
-	// HasNext is whether links.next was present.
-	HasNext bool
-	// Cursor is where ScanV2All resumes after this page (zero elsewhere).
-	Cursor V2Cursor
+	IDs     []int64  // the tickets' ids, in the same order
+	Total   int      // meta.page.total, -1 when absent
+	HasNext bool     // whether links.next was present
+	Cursor  V2Cursor // where ScanV2All resumes after this page (zero elsewhere)
 }
 
 // resourceID reads the id of a resource object: a string ("123") as JSON:API
@@ -141,12 +135,8 @@ func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
 	return p, nil
 }
 
-// V2List fetches one page of the v2 collection (page numbers from 1, sizes
+// v2List fetches one page of the v2 collection (page numbers from 1, sizes
 // 1 to 100).
-func (c *Client) V2List(ctx context.Context, q V2Query, number, size int) (*V2Page, error) {
-	return c.v2List(ctx, ModeV2List, q, number, size)
-}
-
 func (c *Client) v2List(ctx context.Context, mode string, q V2Query, number, size int) (*V2Page, error) {
 	if number < 1 || size < 1 || size > MaxPageSize {
 		return nil, fmt.Errorf("ra api: v2 list: need page number >= 1 and size 1..%d, got %d and %d", MaxPageSize, number, size)
