@@ -42,13 +42,9 @@ var (
 
 // APIError is a non-2xx HTTP response from the API.
 type APIError struct {
-	Status int
-	// Body is the first 512 bytes of the response body with the API key
-	// replaced by REDACTED.
-	Body string
-	// NotFound is set when the response is the API's own "not found"
-	// answer for the id asked (see ErrNotFound).
-	NotFound bool
+	Status   int
+	Body     string // up to 512 bytes of the body, the API key replaced by REDACTED
+	NotFound bool   // the API's own "not found" answer for the id asked (ErrNotFound)
 }
 
 func (e *APIError) Error() string {
@@ -75,22 +71,16 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// bodySnippet returns the first 512 bytes of b as valid UTF-8, key
+// bodySnippet returns at most 512 bytes of b as valid UTF-8, key
 // redacted. Redaction runs before truncation so a key that straddles the
 // cut cannot leak half of itself.
 func (c *Client) bodySnippet(b []byte) string {
-	s := c.red.String(string(b))
-	if len(s) > 512 {
-		s = s[:512]
-		// Do not end in the middle of a UTF-8 sequence.
-		for i := 0; i < utf8.UTFMax-1 && len(s) > 0; i++ {
-			if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
-				break
-			}
-			s = s[:len(s)-1]
-		}
+	s := strings.ToValidUTF8(c.red.String(string(b)), "\uFFFD")
+	for len(s) > 512 { // whole runes only
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return s
 }
 
 // isNotFoundAnswer reports whether a 404 body is the API's answer to a

@@ -17,19 +17,16 @@ const (
 
 // ScanOptions tunes ScanOpen and ScanGame. Zero values select defaults.
 type ScanOptions struct {
-	// PageSize is the window size, at least 2, default and maximum 100
-	// (more is lowered to 100: the server would cap it, and a page shorter
-	// than PageSize means the end of the list).
+	// PageSize is the window size, 2 to 100 (more is lowered to 100, as
+	// the server would), default 100.
 	PageSize int
 	// Overlap is how many items consecutive windows share, default
 	// min(10, PageSize/2); 1 <= Overlap < PageSize. Up to Overlap-g
 	// removals above the window between two requests cost nothing (g is
 	// the number of items of the window's bottom second, usually 1); more
 	// cost a reread.
-	Overlap int
-	// MaxPages bounds the requests of one scan (rereads included); 0 means
-	// no limit.
-	MaxPages int
+	Overlap  int
+	MaxPages int // bounds the requests of one scan, rereads included; 0: no limit
 	// MaxRereads bounds the rereads of one scan, and the full windows in a
 	// row that bring nothing new; default 50.
 	MaxRereads int

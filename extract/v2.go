@@ -161,8 +161,7 @@ func (c *Client) ProbeV2(ctx context.Context) error {
 
 // V2Batch is the answer to one lookup by id.
 type V2Batch struct {
-	// Asked are the ids asked for, ascending, without duplicates.
-	Asked []int64
+	Asked []int64 // the ids asked for, ascending, without duplicates
 	// Tickets and IDs are the tickets found, ascending by id.
 	Tickets []json.RawMessage
 	IDs     []int64

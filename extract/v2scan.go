@@ -71,9 +71,8 @@ type V2ScanOptions struct {
 	MinOverlap int
 	// IDBatch (ScanV2All) is how many gap ids one request asks for,
 	// default and maximum MaxIDsPerRequest.
-	IDBatch int
-	// MaxPages bounds the requests of one scan; 0 means no limit.
-	MaxPages int
+	IDBatch  int
+	MaxPages int // bounds the requests of one scan; 0: no limit
 	// MaxRereads bounds rereads and unproductive windows in a row (window
 	// scans) and tail probes (ScanV2All); default 50.
 	MaxRereads int
@@ -113,12 +112,9 @@ type IDRange struct {
 // V2Cursor is where ScanV2All resumes. Its zero value starts at the
 // beginning. It marshals to JSON for a checkpoint.
 type V2Cursor struct {
-	// Next is the next page number (pages of 100); 0 means 1.
-	Next int `json:"next"`
-	// LastID is the largest id the page walk yielded.
-	LastID int64 `json:"last_id"`
-	// Gaps are id ranges still to be fetched by id.
-	Gaps []IDRange `json:"gaps,omitempty"`
+	Next   int       `json:"next"`           // the next page number (pages of 100); 0 means 1
+	LastID int64     `json:"last_id"`        // the largest id the page walk yielded
+	Gaps   []IDRange `json:"gaps,omitempty"` // id ranges still to be fetched by id
 }
 
 func (c V2Cursor) clone() V2Cursor {
