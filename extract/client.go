@@ -55,44 +55,30 @@ const (
 	errorBodyRead = 4096
 )
 
-// Config configures a Client. The zero value of every field selects its
-// default.
+// Config configures a Client. Zero fields select their defaults.
 type Config struct {
-	// BaseURL defaults to DefaultBaseURL; a path prefix is kept and a
-	// trailing slash trimmed.
-	BaseURL string
-	// Username is sent as z.
-	Username string
-	// APIKey is sent as y. It never appears in logs or errors.
-	APIKey string
+	BaseURL  string // default DefaultBaseURL; a path prefix is kept, a trailing slash trimmed
+	Username string // sent as z (v1 only)
+	APIKey   string // sent as y, or X-API-Key in v2; never in logs or errors
 	// RPS is the client-side rate limit in requests per second, applied to
 	// every attempt including retries. 0 means unlimited.
-	RPS float64
-	// Timeout bounds one attempt (request and body). Default 30s.
-	Timeout time.Duration
-	// MaxRetries is the number of retries after the first attempt: 0 means
-	// the default 5, -1 means no retries.
-	MaxRetries int
-	// MaxBodyBytes caps a response body (ErrBodyTooLarge). Default 16 MiB.
-	MaxBodyBytes int64
-	// UserAgent defaults to DefaultUserAgent; the caller passes its version.
-	UserAgent string
+	RPS          float64
+	Timeout      time.Duration // bounds one attempt (request and body); default 30s
+	MaxRetries   int           // retries after the first attempt; 0: the default 5, -1: none
+	MaxBodyBytes int64         // caps a response body (ErrBodyTooLarge); default 16 MiB
+	UserAgent    string        // default DefaultUserAgent; the caller passes its version
 	// HTTPClient defaults to a client with a clone of
 	// http.DefaultTransport. Its Timeout should be 0: Timeout applies per
 	// attempt. The Client uses a copy with the redirect policy described in
 	// the package documentation; a CheckRedirect of its own runs after it.
 	HTTPClient *http.Client
-	// Logger receives retry warnings and per-request debug lines; the zero
-	// value logs nothing.
-	Logger zerolog.Logger
+	Logger     zerolog.Logger // retry warnings and per-request debug lines; the zero value logs nothing
 	// BackoffBase (default 1s) and BackoffMax (default 60s): the n-th retry
 	// waits a random duration in [0, min(BackoffMax, BackoffBase*2^(n-1))]
 	// (full jitter), but never less than a Retry-After header asks.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// OnAttempt, when set, is called after every HTTP attempt (metrics), on
-	// the caller's goroutine.
-	OnAttempt func(Attempt)
+	OnAttempt   func(Attempt) // if set, called after every HTTP attempt (metrics), on the caller's goroutine
 }
 
 // Attempt describes one finished HTTP attempt.
@@ -123,11 +109,10 @@ type Stats struct {
 
 // Client calls API_GetTicketData. It is safe for concurrent use.
 type Client struct {
-	cfg      Config // with the defaults applied; MaxRetries is the real number
+	cfg      Config // defaults applied, MaxRetries the real count, HTTPClient our copy
 	endpoint string
 	red      *redact.Redactor // removes the key from every error
-	hc       *http.Client
-	limiter  *rate.Limiter // nil: unlimited
+	limiter  *rate.Limiter    // nil: unlimited
 	// sleep is sleepCtx; tests replace it to observe waits instantly.
 	sleep func(ctx context.Context, d time.Duration) error
 
@@ -179,11 +164,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := *cfg.HTTPClient
 	hc.CheckRedirect = sameOriginRedirects(hc.CheckRedirect)
+	cfg.HTTPClient = &hc
 	c := &Client{
 		cfg:      cfg,
 		endpoint: strings.TrimRight(base, "/") + endpointPath,
 		red:      redact.New(cfg.APIKey),
-		hc:       &hc,
 		sleep:    sleepCtx,
 	}
 	if cfg.RPS > 0 && !math.IsInf(cfg.RPS, 1) {
@@ -195,11 +180,7 @@ func New(cfg Config) (*Client, error) {
 
 // Stats returns the cumulative counters.
 func (c *Client) Stats() Stats {
-	return Stats{
-		Requests: c.requests.Load(),
-		Retries:  c.retries.Load(),
-		Rereads:  c.rereads.Load(),
-	}
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Rereads: c.rereads.Load()}
 }
 
 // OpenPage fetches count open tickets starting at offset (the default mode:
@@ -361,7 +342,7 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 	req.Header.Set("Accept", "application/json")
 	maps.Copy(req.Header, header)
 
-	resp, err := c.hc.Do(req)
+	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		// Sanitize the *url.Error before anything wraps it.
 		return c.transportOutcome(actx, c.red.Error(err), 0)
@@ -370,11 +351,9 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 
 	if status := resp.StatusCode; status < 200 || status > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyRead))
-		out := outcome{
-			status:    status,
-			err:       &APIError{Status: status, Body: c.bodySnippet(b), NotFound: status == http.StatusNotFound && isNotFoundAnswer(b, notFound)},
-			retryable: status == http.StatusTooManyRequests || status >= 500,
-		}
+		apiErr := &APIError{Status: status, Body: c.bodySnippet(b)}
+		apiErr.NotFound = status == http.StatusNotFound && isNotFoundAnswer(b, notFound)
+		out := outcome{status: status, err: apiErr, retryable: status == http.StatusTooManyRequests || status >= 500}
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}

@@ -2,6 +2,12 @@
 // API (v1 API_GetTicketData, v2 /api/v2/tickets), and the pagers that walk
 // its lists while they change.
 //
+// Every pager (ScanOpen, ScanGame, ScanV2All, ScanV2Open, ScanV2Game) is an
+// iterator of pages holding only the tickets new to the scan (maybe none).
+// On failure it yields (nil, err) once and stops; ending without an error
+// means every ticket listed for the whole scan was yielded, none twice
+// (keyless v1 items aside). Breaking out of the loop stops all requests.
+//
 // # Client
 //
 // Every attempt, retries included, first waits on a client-side rate

@@ -25,11 +25,9 @@ type ScanOptions struct {
 	// removals above the window between two requests cost nothing (g is
 	// the number of items of the window's bottom second, usually 1); more
 	// cost a reread.
-	Overlap  int
-	MaxPages int // bounds the requests of one scan, rereads included; 0: no limit
-	// MaxRereads bounds the rereads of one scan, and the full windows in a
-	// row that bring nothing new; default 50.
-	MaxRereads int
+	Overlap    int
+	MaxPages   int // bounds the requests of one scan, rereads included; 0: no limit
+	MaxRereads int // bounds the rereads, and full windows in a row that bring nothing new; default 50
 }
 
 func (o ScanOptions) normalize() (ScanOptions, error) {
@@ -54,12 +52,9 @@ func (o ScanOptions) normalize() (ScanOptions, error) {
 	return o, nil
 }
 
-// ScanOpen walks the whole open-ticket list while it shifts under the scan
-// (see the package documentation). Each page holds only the tickets new to
-// the scan (maybe none), with the offset it was fetched at and that
-// response's OpenTickets. On failure it yields (nil, err) once and stops;
-// ending without an error means every ticket open for the whole scan was
-// yielded exactly once. Breaking out of the loop stops all requests.
+// ScanOpen walks the open-ticket list (see the package documentation).
+// Each page has the offset it was fetched at and that response's
+// OpenTickets.
 func (c *Client) ScanOpen(ctx context.Context, opts ScanOptions) iter.Seq2[*Page, error] {
 	return c.scan(ctx, ModeList, opts, c.OpenPage)
 }
@@ -159,7 +154,8 @@ func (s *scanState) take(items []json.RawMessage, keys []sortKey) []json.RawMess
 	return out
 }
 
-func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch func(ctx context.Context, offset, count int) (*Page, error)) iter.Seq2[*Page, error] {
+func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions,
+	fetch func(ctx context.Context, offset, count int) (*Page, error)) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
 		opts, err := opts.normalize()
 		if err != nil {

@@ -13,11 +13,9 @@ import (
 	"strings"
 )
 
-// The v2 API: the JSON:API resource /api/v2/tickets. It shares everything
-// with v1 but the URL and the credentials (see Client.target).
-
-// Request modes of the v2 API, as reported in Attempt.Mode. The "v2_"
-// prefix is what selects the v2 URL and credentials.
+// Request modes of the v2 API (the JSON:API resource /api/v2/tickets), as
+// reported in Attempt.Mode. v2 shares everything with v1 but the URL and
+// the credentials, which the "v2_" prefix selects (see Client.target).
 const (
 	ModeV2Probe = "v2_probe"
 	ModeV2List  = "v2_list"

@@ -69,10 +69,8 @@ type V2ScanOptions struct {
 	// PageSize/4). Up to MinOverlap-1 removals before the window between
 	// two requests cost nothing; more cost a reread.
 	MinOverlap int
-	// IDBatch (ScanV2All) is how many gap ids one request asks for,
-	// default and maximum MaxIDsPerRequest.
-	IDBatch  int
-	MaxPages int // bounds the requests of one scan; 0: no limit
+	IDBatch    int // (ScanV2All) gap ids one request asks for, default and maximum 100
+	MaxPages   int // bounds the requests of one scan; 0: no limit
 	// MaxRereads bounds rereads and unproductive windows in a row (window
 	// scans) and tail probes (ScanV2All); default 50.
 	MaxRereads int
@@ -151,10 +149,8 @@ func (c *Client) scanPage(ctx context.Context, q V2Query, number, size int, at s
 }
 
 // ScanV2All walks every ticket in every state, resuming from cursor (zero:
-// from the start); see "ScanV2All" above. Pages hold only tickets new to the
-// scan (pages of gap tickets have Number 0) and the cursor after them. On
-// failure it yields (nil, err) once and stops; ending without an error
-// means every ticket listed for the whole scan was yielded.
+// from the start); see "ScanV2All" above. Each page carries the cursor
+// after it; pages of gap tickets have Number 0.
 func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOptions) iter.Seq2[*V2Page, error] {
 	return func(yield func(*V2Page, error) bool) {
 		opts, err := opts.normalize()
@@ -256,10 +252,7 @@ func (c *Client) ScanV2All(ctx context.Context, cursor V2Cursor, opts V2ScanOpti
 }
 
 // ScanV2Open walks the open list (states open and request) with
-// overlapping windows; see "ScanV2Open and ScanV2Game" above. Pages hold
-// only tickets new to the scan. On failure it yields (nil, err) once and
-// stops; ending without an error means every ticket open for the whole
-// scan was yielded exactly once.
+// overlapping windows; see "ScanV2Open and ScanV2Game" above.
 func (c *Client) ScanV2Open(ctx context.Context, opts V2ScanOptions) iter.Seq2[*V2Page, error] {
 	return c.scanV2Window(ctx, V2Query{States: []string{"open", "request"}}, opts)
 }
