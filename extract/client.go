@@ -50,9 +50,7 @@ const (
 	// Retry-After may make us wait. We never wait less than it asks, so a
 	// longer request fails the call instead (the next run picks it up).
 	maxRetryAfter = 5 * time.Minute
-	// errorBodyRead is how much of a non-2xx body is read: enough for the
-	// 512-byte snippet even after the key inside it is redacted.
-	errorBodyRead = 4096
+	errorBodyRead = 4096 // of a non-2xx body: room for the 512-byte snippet after redaction
 )
 
 // Config configures a Client. Zero fields select their defaults.
@@ -242,9 +240,8 @@ func get[T any](ctx context.Context, c *Client, mode string, params url.Values, 
 	return v, nil
 }
 
-// target returns a request's URL and extra headers. v1 takes the
-// credentials in the query; v2 takes only the key, in the X-API-Key header,
-// never in a URL.
+// target returns a request's URL and extra headers: v1 takes the
+// credentials in the query, v2 only the key, in the X-API-Key header.
 func (c *Client) target(mode string, params url.Values) (string, http.Header) {
 	if strings.HasPrefix(mode, "v2_") {
 		h := http.Header{"X-Api-Key": {c.cfg.APIKey}, "Accept": {v2Accept}} // canonical spellings
@@ -264,9 +261,8 @@ type outcome struct {
 }
 
 // send runs one logical request with rate limiting, retries and redaction.
-// decode is applied to every 2xx body; an error from it that wraps
-// ErrMalformedBody is retried. params must not hold credentials: they name
-// the request in errors and logs.
+// decode is applied to every 2xx body; its ErrMalformedBody is retried.
+// params, which name the request in errors and logs, hold no credentials.
 func (c *Client) send(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
 	target, header := c.target(mode, params)
 	notFound := notFoundAnswer(mode, params)

@@ -14,14 +14,6 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// pageBody is the shape of a list (and game) response. Pointers to slices
-// tell a missing or null list (wrong shape) from an empty one.
-type pageBody struct {
-	RecentTickets *[]jsontext.Value
-	Tickets       *[]jsontext.Value
-	OpenTickets   jsontext.Value
-}
-
 // decodeOptions make go-json-experiment accept what the API may send and
 // encoding/json accepted: member names in any case, a repeated member (the
 // last one wins) and invalid UTF-8 in strings (transform replaces it).
@@ -31,15 +23,16 @@ var decodeOptions = []jsonv2.Options{
 	jsontext.AllowInvalidUTF8(true),
 }
 
-// decodePage decodes a list (ModeList) or game (ModeGame) body. Any failure
-// wraps ErrMalformedBody, which the client retries. Each ticket is copied
-// into its own buffer by the decoder, so a Page never aliases the response
-// buffer.
-//
-// Elements are kept whatever their JSON type: one odd element must not
-// block the whole list forever through retries; transform reports it.
+// decodePage decodes a list or game body; any failure wraps
+// ErrMalformedBody (retried). The decoder copies each ticket, so a Page
+// never aliases the body. Elements are kept whatever their JSON type: one
+// odd element must not block the list forever through retries; transform
+// reports it.
 func decodePage(body []byte, mode string, offset int) (*Page, error) {
-	var pb pageBody
+	var pb struct { // pointers tell a missing or null list (wrong shape) from an empty one
+		RecentTickets, Tickets *[]jsontext.Value
+		OpenTickets            jsontext.Value
+	}
 	if err := jsonv2.Unmarshal(body, &pb, decodeOptions...); err != nil {
 		return nil, malformed(err.Error(), body)
 	}
@@ -66,9 +59,7 @@ func decodePage(body []byte, mode string, offset int) (*Page, error) {
 
 // decodeTicket checks an i= body: a JSON object with an ID.
 func decodeTicket(body []byte) (json.RawMessage, error) {
-	var probe struct {
-		ID jsontext.Value
-	}
+	var probe struct{ ID jsontext.Value }
 	if err := jsonv2.Unmarshal(body, &probe, decodeOptions...); err != nil {
 		return nil, malformed(err.Error(), body)
 	}

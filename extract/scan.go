@@ -60,29 +60,27 @@ func (c *Client) ScanOpen(ctx context.Context, opts ScanOptions) iter.Seq2[*Page
 }
 
 // ScanGame walks one game's ticket list (every state; unofficial
-// achievements when unofficial is set) like ScanOpen. The list is ordered
-// the same way and also loses tickets anywhere (achievements promoted or
-// demoted). OpenTickets is never consulted: the API documents it as the
-// open tickets while this list holds every state.
+// achievements when unofficial is set) like ScanOpen: it is ordered the
+// same way and loses tickets anywhere too (achievements promoted or
+// demoted). OpenTickets is never consulted: it counts open tickets only.
 func (c *Client) ScanGame(ctx context.Context, gameID int64, unofficial bool, opts ScanOptions) iter.Seq2[*Page, error] {
 	return c.scan(ctx, ModeGame, opts, func(ctx context.Context, offset, count int) (*Page, error) {
 		return c.GamePage(ctx, gameID, unofficial, offset, count)
 	})
 }
 
-// scanState is what a scan remembers: the smallest key yielded (last) and
-// the IDs yielded in last's second (ties).
+// scanState is what a scan remembers: the smallest key yielded (last; the
+// zero key before any) and the IDs yielded in last's second (ties).
 type scanState struct {
-	hasLast bool
-	last    sortKey
-	ties    map[int64]bool
+	last sortKey
+	ties map[int64]bool
 }
 
 // fresh reports whether a keyed item is new to the scan: below last, or in
 // last's second and not yet yielded (same-second tickets may swap places
 // between requests).
 func (s *scanState) fresh(k sortKey) bool {
-	if !s.hasLast || k.cmp(s.last) < 0 {
+	if s.last.at == "" || k.cmp(s.last) < 0 {
 		return true
 	}
 	return k.at == s.last.at && !s.ties[k.id]
@@ -96,8 +94,8 @@ func (s *scanState) covers(offset int, keys []sortKey, loose bool) bool {
 	if offset == 0 {
 		return true
 	}
-	return s.hasLast && slices.ContainsFunc(keys, func(k sortKey) bool {
-		return k.at != "" && (k.at > s.last.at || (loose && k.cmp(s.last) >= 0))
+	return s.last.at != "" && slices.ContainsFunc(keys, func(k sortKey) bool {
+		return k.at > s.last.at || (loose && k.cmp(s.last) >= 0) // keyless sort below
 	})
 }
 
@@ -105,7 +103,7 @@ func (s *scanState) covers(offset int, keys []sortKey, loose bool) bool {
 // last's (-1 if none): the next window must start at or above it.
 func (s *scanState) anchor(keys []sortKey) int {
 	for i := len(keys) - 1; i >= 0; i-- {
-		if keys[i].at != "" && (!s.hasLast || keys[i].at > s.last.at) {
+		if keys[i].at > s.last.at { // keyed, and later than last's second if any
 			return i
 		}
 	}
@@ -127,22 +125,22 @@ func (s *scanState) take(items []json.RawMessage, keys []sortKey) []json.RawMess
 		}
 	}
 	out := make([]json.RawMessage, 0, len(items)-lastStale-1)
-	newLast, has := s.last, s.hasLast
+	newLast := s.last
 	for i, it := range items {
 		switch {
 		case isFresh[i]:
-			if !has || keys[i].cmp(newLast) < 0 {
-				newLast, has = keys[i], true
+			if newLast.at == "" || keys[i].cmp(newLast) < 0 {
+				newLast = keys[i]
 			}
 		case keys[i].at != "" || i <= lastStale:
 			continue
 		}
 		out = append(out, it)
 	}
-	if !has {
+	if newLast.at == "" {
 		return out
 	}
-	if !s.hasLast || newLast.at != s.last.at {
+	if newLast.at != s.last.at {
 		s.ties = make(map[int64]bool)
 	}
 	for i, k := range keys {
@@ -150,7 +148,7 @@ func (s *scanState) take(items []json.RawMessage, keys []sortKey) []json.RawMess
 			s.ties[k.id] = true
 		}
 	}
-	s.last, s.hasLast = newLast, true
+	s.last = newLast
 	return out
 }
 
