@@ -1,12 +1,15 @@
 package extract
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -43,59 +46,37 @@ const (
 
 const (
 	endpointPath = "/API/API_GetTicketData.php"
-	// maxRetryAfter bounds how long a server's Retry-After may make us wait.
-	// We never wait less than the server asked, so a longer request fails
-	// the call instead (the next run picks the work up).
+	// maxRetryAfter (or BackoffMax if longer) bounds how long a server's
+	// Retry-After may make us wait. We never wait less than it asks, so a
+	// longer request fails the call instead (the next run picks it up).
 	maxRetryAfter = 5 * time.Minute
-	// errorBodyRead is how much of a non-2xx body is read: enough for the
-	// 512-byte snippet even after the key inside it is redacted.
-	errorBodyRead = 4096
+	errorBodyRead = 4096 // of a non-2xx body: room for the 512-byte snippet after redaction
 )
 
-// Config configures a Client. The zero value of every field selects its
-// default.
+// Config configures a Client. Zero fields select their defaults.
 type Config struct {
-	// BaseURL defaults to "https://retroachievements.org". Requests go to
-	// BaseURL+"/API/API_GetTicketData.php"; a path prefix is kept and a
-	// trailing slash trimmed.
-	BaseURL string
-	// Username is sent as z.
-	Username string
-	// APIKey is sent as y. It never appears in logs or errors.
-	APIKey string
+	BaseURL  string // default DefaultBaseURL; a path prefix is kept, a trailing slash trimmed
+	Username string // sent as z (v1 only)
+	APIKey   string // sent as y, or X-API-Key in v2; never in logs or errors
 	// RPS is the client-side rate limit in requests per second, applied to
-	// every attempt including retries. 0 means unlimited; negative is an
-	// error.
-	RPS float64
-	// Timeout bounds one attempt (request and body). Default 30s.
-	Timeout time.Duration
-	// MaxRetries is the number of retries after the first attempt: 0 means
-	// the default 5, -1 means no retries.
-	MaxRetries int
-	// MaxBodyBytes caps a response body. Default 16 MiB. A larger body is
-	// an error wrapping ErrBodyTooLarge and is not retried.
-	MaxBodyBytes int64
-	// UserAgent defaults to "ratickets/dev (+https://github.com/ratickets/ratickets)";
-	// the caller passes its version.
-	UserAgent string
+	// every attempt including retries. 0 means unlimited.
+	RPS          float64
+	Timeout      time.Duration // bounds one attempt (request and body); default 30s
+	MaxRetries   int           // retries after the first attempt; 0: the default 5, -1: none
+	MaxBodyBytes int64         // caps a response body (ErrBodyTooLarge); default 16 MiB
+	UserAgent    string        // default DefaultUserAgent; the caller passes its version
 	// HTTPClient defaults to a client with a clone of
-	// http.DefaultTransport. Its Timeout should be 0: Config.Timeout applies
-	// per attempt. The Client uses a copy of it whose redirect policy
-	// refuses redirects to another host or to plain http and never sends a
-	// Referer (the request URL carries the key); a CheckRedirect of its own
-	// still runs after that policy.
+	// http.DefaultTransport. Its Timeout should be 0: Timeout applies per
+	// attempt. The Client uses a copy with the redirect policy described in
+	// the package documentation; a CheckRedirect of its own runs after it.
 	HTTPClient *http.Client
-	// Logger receives retry warnings and per-request debug lines. The zero
-	// value logs nothing (a zero zerolog.Logger has no writer).
-	Logger zerolog.Logger
+	Logger     zerolog.Logger // retry warnings and per-request debug lines; the zero value logs nothing
 	// BackoffBase (default 1s) and BackoffMax (default 60s): the n-th retry
 	// waits a random duration in [0, min(BackoffMax, BackoffBase*2^(n-1))]
 	// (full jitter), but never less than a Retry-After header asks.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// OnAttempt, when set, is called after every HTTP attempt (for
-	// metrics). It runs on the caller's goroutine and must be quick.
-	OnAttempt func(Attempt)
+	OnAttempt   func(Attempt) // if set, called after every HTTP attempt (metrics), on the caller's goroutine
 }
 
 // Attempt describes one finished HTTP attempt.
@@ -109,10 +90,9 @@ type Attempt struct {
 
 // Page is one page of tickets.
 type Page struct {
-	// Offset is the o parameter sent.
-	Offset int
-	// Tickets holds each ticket's JSON object exactly as received, each in
-	// its own buffer. In a scan it holds only the tickets new to the scan.
+	Offset int // the o parameter sent
+	// Tickets holds each ticket's JSON object as received, each in its own
+	// buffer; in a scan only the tickets new to the scan.
 	Tickets []json.RawMessage
 	// OpenTickets is the body's OpenTickets, -1 when absent or unusable.
 	OpenTickets int
@@ -127,22 +107,11 @@ type Stats struct {
 
 // Client calls API_GetTicketData. It is safe for concurrent use.
 type Client struct {
-	endpoint    string
-	username    string
-	apiKey      string
-	red         *redact.Redactor // removes the key from every error
-	userAgent   string
-	timeout     time.Duration
-	maxAttempts int
-	maxBody     int64
-	backoffBase time.Duration
-	backoffMax  time.Duration
-	hc          *http.Client
-	log         zerolog.Logger
-	limiter     *rate.Limiter // nil: unlimited
-	onAttempt   func(Attempt)
-	// sleep waits d or until ctx is done; tests replace it to observe
-	// waits without spending wall-clock time.
+	cfg      Config // defaults applied, MaxRetries the real count, HTTPClient our copy
+	endpoint string
+	red      *redact.Redactor // removes the key from every error
+	limiter  *rate.Limiter    // nil: unlimited
+	// sleep is sleepCtx; tests replace it to observe waits instantly.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	requests atomic.Int64
@@ -167,64 +136,39 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("ra api: config: MaxBodyBytes must not be negative, got %d", cfg.MaxBodyBytes)
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
+	base := cmp.Or(cfg.BaseURL, DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("ra api: config: BaseURL %q must be an http(s) URL without query", base)
 	}
-	c := &Client{
-		endpoint:    strings.TrimRight(base, "/") + endpointPath,
-		username:    cfg.Username,
-		apiKey:      cfg.APIKey,
-		red:         redact.New(cfg.APIKey),
-		userAgent:   cfg.UserAgent,
-		timeout:     cfg.Timeout,
-		maxAttempts: cfg.MaxRetries + 1,
-		maxBody:     cfg.MaxBodyBytes,
-		backoffBase: cfg.BackoffBase,
-		backoffMax:  cfg.BackoffMax,
-		hc:          cfg.HTTPClient,
-		log:         cfg.Logger,
-		onAttempt:   cfg.OnAttempt,
-		sleep:       sleepCtx,
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.MaxRetries = max(cmp.Or(cfg.MaxRetries, DefaultMaxRetries), 0)
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.BackoffBase = cmp.Or(cfg.BackoffBase, DefaultBackoffBase)
+	cfg.BackoffMax = cmp.Or(cfg.BackoffMax, DefaultBackoffMax)
+	if cfg.BackoffMax < cfg.BackoffBase {
+		return nil, fmt.Errorf("ra api: config: BackoffMax %v is below BackoffBase %v", cfg.BackoffMax, cfg.BackoffBase)
 	}
-	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	switch cfg.MaxRetries {
-	case 0:
-		c.maxAttempts = DefaultMaxRetries + 1
-	case -1:
-		c.maxAttempts = 1
-	}
-	if c.maxBody == 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.backoffBase == 0 {
-		c.backoffBase = DefaultBackoffBase
-	}
-	if c.backoffMax == 0 {
-		c.backoffMax = DefaultBackoffMax
-	}
-	if c.backoffMax < c.backoffBase {
-		return nil, fmt.Errorf("ra api: config: BackoffMax %v is below BackoffBase %v", c.backoffMax, c.backoffBase)
-	}
-	if c.hc == nil {
+	if cfg.HTTPClient == nil {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if !ok {
 			return nil, errors.New("ra api: http.DefaultTransport is not an *http.Transport; pass Config.HTTPClient")
 		}
-		c.hc = &http.Client{Transport: tr.Clone()}
+		cfg.HTTPClient = &http.Client{Transport: tr.Clone()}
 	}
-	hc := *c.hc
-	hc.CheckRedirect = sameOriginRedirects(c.hc.CheckRedirect)
-	c.hc = &hc
+	if cfg.OnAttempt == nil {
+		cfg.OnAttempt = func(Attempt) {}
+	}
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = sameOriginRedirects(hc.CheckRedirect)
+	cfg.HTTPClient = &hc
+	c := &Client{
+		cfg:      cfg,
+		endpoint: strings.TrimRight(base, "/") + endpointPath,
+		red:      redact.New(cfg.APIKey),
+		sleep:    sleepCtx,
+	}
 	if cfg.RPS > 0 && !math.IsInf(cfg.RPS, 1) {
 		// Burst 1: requests are spaced evenly, never bunched.
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.RPS), 1)
@@ -234,11 +178,7 @@ func New(cfg Config) (*Client, error) {
 
 // Stats returns the cumulative counters.
 func (c *Client) Stats() Stats {
-	return Stats{
-		Requests: c.requests.Load(),
-		Retries:  c.retries.Load(),
-		Rereads:  c.rereads.Load(),
-	}
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Rereads: c.rereads.Load()}
 }
 
 // OpenPage fetches count open tickets starting at offset (the default mode:
@@ -249,22 +189,14 @@ func (c *Client) OpenPage(ctx context.Context, offset, count int) (*Page, error)
 		return nil, fmt.Errorf("ra api: OpenPage: need offset >= 0 and count >= 1, got o=%d c=%d", offset, count)
 	}
 	params := url.Values{"o": {strconv.Itoa(offset)}, "c": {strconv.Itoa(count)}}
-	var page *Page
-	err := c.do(ctx, ModeList, params, func(body []byte) error {
-		p, err := decodePage(body, ModeList, offset)
-		page = p
-		return err
+	return get(ctx, c, ModeList, params, func(body []byte) (*Page, error) {
+		return decodePage(body, ModeList, offset)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
 // GamePage fetches count tickets (every state) of one game starting at
 // offset: the core (promoted) achievements' tickets, or the unofficial ones
-// when unofficial is set. The list key is "Tickets" ("RecentTickets" is
-// accepted too). A missing game is an error matching ErrNotFound.
+// when unofficial is set. A missing game is an error matching ErrNotFound.
 func (c *Client) GamePage(ctx context.Context, gameID int64, unofficial bool, offset, count int) (*Page, error) {
 	// g=0 would silently turn into the open-list mode on the server.
 	if gameID <= 0 || offset < 0 || count < 1 {
@@ -279,16 +211,9 @@ func (c *Client) GamePage(ctx context.Context, gameID int64, unofficial bool, of
 	if unofficial {
 		params.Set("f", "5")
 	}
-	var page *Page
-	err := c.do(ctx, ModeGame, params, func(body []byte) error {
-		p, err := decodePage(body, ModeGame, offset)
-		page = p
-		return err
+	return get(ctx, c, ModeGame, params, func(body []byte) (*Page, error) {
+		return decodePage(body, ModeGame, offset)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
 // Ticket fetches one ticket in any state and returns its JSON object as
@@ -299,47 +224,48 @@ func (c *Client) Ticket(ctx context.Context, id int64) (json.RawMessage, error) 
 	if id <= 0 {
 		return nil, fmt.Errorf("ra api: Ticket: need ID > 0, got %d", id)
 	}
-	params := url.Values{"i": {strconv.FormatInt(id, 10)}}
-	var raw json.RawMessage
-	err := c.do(ctx, ModeTicket, params, func(body []byte) error {
-		r, err := decodeTicket(body)
-		raw = r
+	return get(ctx, c, ModeTicket, url.Values{"i": {strconv.FormatInt(id, 10)}}, decodeTicket)
+}
+
+// get is send returning what decode made of the 2xx body.
+func get[T any](ctx context.Context, c *Client, mode string, params url.Values, decode func([]byte) (T, error)) (T, error) {
+	var v, zero T
+	err := c.send(ctx, mode, params, func(body []byte) (err error) {
+		v, err = decode(body)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return raw, nil
+	return v, nil
+}
+
+// target returns a request's URL and extra headers: v1 takes the
+// credentials in the query, v2 only the key, in the X-API-Key header.
+func (c *Client) target(mode string, params url.Values) (string, http.Header) {
+	if strings.HasPrefix(mode, "v2_") {
+		h := http.Header{"X-Api-Key": {c.cfg.APIKey}, "Accept": {v2Accept}} // canonical spellings
+		return strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode(), h
+	}
+	q := url.Values{"z": {c.cfg.Username}, "y": {c.cfg.APIKey}}
+	maps.Copy(q, params)
+	return c.endpoint + "?" + q.Encode(), nil
 }
 
 // outcome is the result of one attempt before retry policy is applied.
 type outcome struct {
-	status        int
-	err           error
-	retryable     bool
-	retryAfter    time.Duration
-	hasRetryAfter bool
+	status     int
+	err        error
+	retryable  bool
+	retryAfter time.Duration // from a Retry-After header; 0 when none
 }
 
-// do runs one logical request with rate limiting, retries and redaction.
-// decode is applied to every 2xx body; an error from it that wraps
-// ErrMalformedBody is retried.
-func (c *Client) do(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
-	q := make(url.Values, len(params)+2)
-	for k, v := range params {
-		q[k] = v
-	}
-	q.Set("z", c.username)
-	q.Set("y", c.apiKey)
-	target := c.endpoint + "?" + q.Encode()
-	return c.send(ctx, mode, params, target, nil, decode)
-}
-
-// send is do for a prepared target URL; header is added to every attempt
-// (the v2 API takes the key there, see v2.go). params only names the
-// request in errors and logs, so it must not hold credentials.
-func (c *Client) send(ctx context.Context, mode string, params url.Values, target string, header http.Header, decode func([]byte) error) error {
-	// desc names the request in errors and logs without the credentials.
+// send runs one logical request with rate limiting, retries and redaction.
+// decode is applied to every 2xx body; its ErrMalformedBody is retried.
+// params, which name the request in errors and logs, hold no credentials.
+func (c *Client) send(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
+	target, header := c.target(mode, params)
+	notFound := notFoundAnswer(mode, params)
 	desc := mode + " " + params.Encode()
 
 	for attempt := 1; ; attempt++ {
@@ -351,40 +277,31 @@ func (c *Client) send(ctx context.Context, mode string, params url.Values, targe
 			c.retries.Add(1)
 		}
 		start := time.Now()
-		out := c.attempt(ctx, target, notFoundAnswer(mode, params), header, decode)
+		out := c.attempt(ctx, target, notFound, header, decode)
 		out.err = c.red.Error(out.err)
 
 		if out.err != nil && ctx.Err() != nil {
 			// The caller gave up: no retry, and report the context's error.
-			c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err})
+			c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status, Err: out.err})
 			return fmt.Errorf("ra api: %s: %w", desc, ctx.Err())
 		}
 		c.logger(ctx).Debug().Str("mode", mode).Str("params", params.Encode()).Int("attempt", attempt).
 			Int("status", out.status).Dur("duration", time.Since(start)).AnErr("error", out.err).
 			Msg("ra api request")
 		if out.err == nil {
-			c.observe(Attempt{Mode: mode, Status: out.status})
+			c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status})
 			return nil
 		}
 
-		retry := out.retryable && attempt < c.maxAttempts
+		retry := out.retryable && attempt <= c.cfg.MaxRetries
 		var wait time.Duration
-		if retry {
-			wait = c.backoff(attempt)
-			if out.hasRetryAfter {
-				if out.retryAfter > max(maxRetryAfter, c.backoffMax) {
-					retry = false
-					out.err = fmt.Errorf("server asked to retry after %v, longer than the %v we wait: %w",
-						out.retryAfter, max(maxRetryAfter, c.backoffMax), out.err)
-				} else {
-					wait = max(wait, out.retryAfter)
-				}
-			}
+		if longest := max(maxRetryAfter, c.cfg.BackoffMax); retry && out.retryAfter > longest {
+			retry = false
+			out.err = fmt.Errorf("server asked to retry after %v, longer than the %v we wait: %w", out.retryAfter, longest, out.err)
+		} else if retry {
+			wait = max(c.backoff(attempt), out.retryAfter)
 		}
-		if !retry {
-			wait = 0
-		}
-		c.observe(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
+		c.cfg.OnAttempt(Attempt{Mode: mode, Status: out.status, Err: out.err, Retry: retry, Wait: wait})
 
 		if !retry {
 			if out.retryable || attempt > 1 {
@@ -408,72 +325,55 @@ func plural(n int) string {
 	return "s"
 }
 
-func (c *Client) observe(a Attempt) {
-	if c.onAttempt != nil {
-		c.onAttempt(a)
-	}
-}
-
-// attempt makes one HTTP request with the extra header and classifies the
-// result. notFound is the API's error text for a missing ticket or game (""
-// when the request names none).
+// attempt makes one HTTP request and classifies the result. notFound is
+// the API's error text for a missing ticket or game ("" if none is asked).
 func (c *Client) attempt(ctx context.Context, target, notFound string, header http.Header, decode func([]byte) error) outcome {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
 	if err != nil {
 		return outcome{err: fmt.Errorf("ra api: build request: %w", err)}
 	}
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	req.Header.Set("Accept", "application/json")
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 
-	resp, err := c.hc.Do(req)
+	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		// Sanitize the *url.Error before anything wraps it.
 		return c.transportOutcome(actx, c.red.Error(err), 0)
 	}
 	defer resp.Body.Close()
 
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if status := resp.StatusCode; status < 200 || status > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyRead))
-		out := outcome{
-			status: resp.StatusCode,
-			err: &APIError{Status: resp.StatusCode, Body: c.bodySnippet(b, apiErrorBodyMax),
-				NotFound: resp.StatusCode == http.StatusNotFound && isNotFoundAnswer(b, notFound)},
-		}
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-			out.retryable = true
-		}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		apiErr := &APIError{Status: status, Body: c.bodySnippet(b)}
+		apiErr.NotFound = status == http.StatusNotFound && isNotFoundAnswer(b, notFound)
+		out := outcome{status: status, err: apiErr, retryable: status == http.StatusTooManyRequests || status >= 500}
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return out
 	}
 
-	if resp.ContentLength > c.maxBody {
+	if resp.ContentLength > c.cfg.MaxBodyBytes {
 		return outcome{status: resp.StatusCode,
-			err: fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrBodyTooLarge, resp.ContentLength, c.maxBody)}
+			err: fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrBodyTooLarge, resp.ContentLength, c.cfg.MaxBodyBytes)}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
 	if err != nil {
 		return c.transportOutcome(actx, fmt.Errorf("ra api: read body: %w", c.red.Error(err)), resp.StatusCode)
 	}
-	if int64(len(body)) > c.maxBody {
+	if int64(len(body)) > c.cfg.MaxBodyBytes {
 		return outcome{status: resp.StatusCode,
-			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.maxBody)}
+			err: fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, c.cfg.MaxBodyBytes)}
 	}
 	if err := decode(body); err != nil {
-		if clean := c.red.Bytes(body); len(clean) != len(body) || string(clean) != string(body) {
+		if clean := c.red.Bytes(body); !bytes.Equal(clean, body) {
 			// The error may quote the start of the body, cut at a fixed
 			// length: a key cut in half there would escape redaction of
 			// the message, so the message is made from the redacted body.
-			if cerr := decode(clean); cerr != nil {
-				err = &redactedDecodeError{msg: cerr.Error(), err: err}
-			} else {
+			if err = decode(clean); err == nil {
 				err = fmt.Errorf("%w (%d bytes, holding the API key)", ErrMalformedBody, len(body))
 			}
 		}
@@ -482,32 +382,26 @@ func (c *Client) attempt(ctx context.Context, target, notFound string, header ht
 	return outcome{status: resp.StatusCode}
 }
 
-// transportOutcome classifies a failure to get or read a response.
-// Everything is retried (resets, EOF, refused connections, per-attempt
-// timeouts) except certificate problems, which do not heal by retrying.
-// Cancellation by the caller is handled by do before retry policy.
+// transportOutcome classifies a failure to get or read a response: all is
+// retried but certificate problems and refused redirects, which do not heal
+// by retrying. Cancellation by the caller is handled by send.
 func (c *Client) transportOutcome(actx context.Context, err error, status int) outcome {
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		return outcome{status: status, retryable: true,
-			err: fmt.Errorf("ra api: no complete response within %v: %w", c.timeout, err)}
+			err: fmt.Errorf("ra api: no complete response within %v: %w", c.cfg.Timeout, err)}
 	}
 	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &certErr) || errors.Is(err, ErrRedirectRefused) {
-		return outcome{status: status, err: err}
-	}
-	return outcome{status: status, err: err, retryable: true}
+	retryable := !errors.As(err, &certErr) && !errors.Is(err, ErrRedirectRefused)
+	return outcome{status: status, err: err, retryable: retryable}
 }
 
 // backoff returns the full-jitter wait before retry number n (1-based).
 func (c *Client) backoff(n int) time.Duration {
-	ceiling := c.backoffMax
+	ceiling := c.cfg.BackoffMax
 	if n-1 < 62 {
-		if d := c.backoffBase << (n - 1); d > 0 && d < ceiling {
+		if d := c.cfg.BackoffBase << (n - 1); d > 0 && d < ceiling {
 			ceiling = d
 		}
-	}
-	if ceiling <= 0 {
-		return 0
 	}
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
@@ -515,11 +409,8 @@ func (c *Client) backoff(n int) time.Duration {
 // waitLimiter waits for the rate limiter, aborting at once when ctx ends or
 // when its deadline comes before the turn.
 func (c *Client) waitLimiter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil || c.limiter == nil {
 		return err
-	}
-	if c.limiter == nil {
-		return nil
 	}
 	r := c.limiter.Reserve()
 	d := r.Delay()
@@ -542,40 +433,26 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d): // no Stop needed since Go 1.23
 		return nil
 	}
 }
 
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date. 0 when absent, unusable or past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(math.MaxInt64/time.Second) {
-			return time.Duration(math.MaxInt64), true
-		}
-		return time.Duration(secs) * time.Second, true
+		return time.Duration(min(max(secs, 0), int64(math.MaxInt64/time.Second))) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		// HTTP dates have 1s resolution: round up so we never come early.
-		d := t.Sub(now)
-		if d <= 0 {
-			return 0, true
-		}
-		return d.Truncate(time.Second) + time.Second, true
+		return t.Sub(now).Truncate(time.Second) + time.Second
 	}
-	return 0, false
+	return 0
 }
 
 // logger prefers a logger the caller put in ctx (zerolog.Logger.WithContext):
@@ -585,13 +462,12 @@ func (c *Client) logger(ctx context.Context) *zerolog.Logger {
 		sub := l.With().Str("stage", "extract").Logger()
 		return &sub
 	}
-	return &c.log
+	return &c.cfg.Logger
 }
 
 // sameOriginRedirects returns a redirect policy that refuses a redirect to
-// another host (host and port) or from https to http, and removes the
-// Referer Go would send (the previous URL, which carries y=KEY). next, when
-// set, is the caller's own policy, consulted after this one.
+// another host (and port) or from https to http, and removes the Referer
+// (the previous URL, which carries y=KEY); then next, when set.
 func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		req.Header.Del("Referer")
@@ -610,13 +486,3 @@ func sameOriginRedirects(next func(*http.Request, []*http.Request) error) func(*
 		return nil
 	}
 }
-
-// redactedDecodeError is a decode error whose message was made from the
-// body with the key redacted; the chain is the original error's.
-type redactedDecodeError struct {
-	msg string
-	err error
-}
-
-func (e *redactedDecodeError) Error() string { return e.msg }
-func (e *redactedDecodeError) Unwrap() error { return e.err }

@@ -721,7 +721,7 @@ func TestV2RedirectsNeverCarryTheKeyHeader(t *testing.T) {
 			h := newHarness(t, []responder{func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, other.srv.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 			}}, nil)
-			_, err := h.c.V2List(context.Background(), V2Query{}, 1, 10)
+			_, err := h.c.v2List(context.Background(), ModeV2List, V2Query{}, 1, 10)
 			if !errors.Is(err, ErrRedirectRefused) {
 				t.Errorf("err %v, want ErrRedirectRefused", err)
 			}
@@ -746,7 +746,7 @@ func TestV2RedirectsNeverCarryTheKeyHeader(t *testing.T) {
 			w.Header().Set("Content-Type", "application/vnd.api+json")
 			_, _ = w.Write([]byte(`{"data":[],"meta":{"page":{"total":0}}}`))
 		}}, nil)
-		if _, err := h.c.V2List(context.Background(), V2Query{}, 1, 10); err != nil {
+		if _, err := h.c.v2List(context.Background(), ModeV2List, V2Query{}, 1, 10); err != nil {
 			t.Fatal(err)
 		}
 		<-h.reqs

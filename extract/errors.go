@@ -20,9 +20,9 @@ var (
 	// ErrUnauthorized matches an *APIError with HTTP 401 or 403: the
 	// username or web API key was refused. Never retried.
 	ErrUnauthorized = errors.New("ra api: credentials refused")
-	// ErrScanIncomplete means a scan stopped before the end of the list: the
-	// page limit was reached or the list churned more than the reread budget
-	// allows. The pages yielded before it are still valid.
+	// ErrScanIncomplete means a scan stopped before the end of the list, at
+	// a limit or because the list churned faster than the scan. The pages
+	// yielded before it are still valid.
 	ErrScanIncomplete = errors.New("ra api: scan incomplete")
 	// ErrPageLimit is wrapped (with ErrScanIncomplete) when a scan stops at
 	// ScanOptions.MaxPages, the limit the caller asked for.
@@ -36,22 +36,15 @@ var (
 	ErrBodyTooLarge = errors.New("ra api: response body too large")
 	// ErrRedirectRefused means the server redirected to another host or
 	// from https to plain http. The request, which carries the key, is not
-	// sent there, and it is not retried.
+	// sent there, nor retried.
 	ErrRedirectRefused = errors.New("ra api: redirect refused")
 )
 
-// apiErrorBodyMax is how much of a non-2xx body an APIError keeps.
-const apiErrorBodyMax = 512
-
 // APIError is a non-2xx HTTP response from the API.
 type APIError struct {
-	Status int
-	// Body is the first 512 bytes of the response body with the API key
-	// replaced by REDACTED.
-	Body string
-	// NotFound is set when the response is the API's own "not found"
-	// answer for the id asked (see ErrNotFound).
-	NotFound bool
+	Status   int
+	Body     string // up to 512 bytes of the body, the API key replaced by REDACTED
+	NotFound bool   // the API's own "not found" answer for the id asked (ErrNotFound)
 }
 
 func (e *APIError) Error() string {
@@ -78,34 +71,25 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// bodySnippet returns at most n bytes of b as valid UTF-8, key redacted.
-// Redaction runs before truncation so a key that straddles the cut cannot
-// leak half of itself.
-func (c *Client) bodySnippet(b []byte, n int) string {
-	s := c.red.String(string(b))
-	if len(s) > n {
-		s = s[:n]
-		// Do not end in the middle of a UTF-8 sequence.
-		for i := 0; i < utf8.UTFMax-1 && len(s) > 0; i++ {
-			if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
-				break
-			}
-			s = s[:len(s)-1]
-		}
+// bodySnippet returns at most 512 bytes of b as valid UTF-8, key
+// redacted. Redaction runs before truncation so a key that straddles the
+// cut cannot leak half of itself.
+func (c *Client) bodySnippet(b []byte) string {
+	s := strings.ToValidUTF8(c.red.String(string(b)), "\uFFFD")
+	for len(s) > 512 { // whole runes only
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return s
 }
 
 // isNotFoundAnswer reports whether a 404 body is the API's answer to a
 // missing ticket or game: a JSON object whose "error" is exactly want.
 func isNotFoundAnswer(body []byte, want string) bool {
-	if want == "" {
-		return false
-	}
 	var m struct {
-		Error *string `json:"error"`
+		Error string `json:"error"`
 	}
-	return json.Unmarshal(body, &m) == nil && m.Error != nil && *m.Error == want
+	return want != "" && json.Unmarshal(body, &m) == nil && m.Error == want
 }
 
 // notFoundAnswer is the error text the API sends with HTTP 404 when the

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"time"
+	"slices"
 )
 
 // Scan defaults.
@@ -17,24 +17,17 @@ const (
 
 // ScanOptions tunes ScanOpen and ScanGame. Zero values select defaults.
 type ScanOptions struct {
-	// PageSize is the window size, default and maximum 100 (larger values
-	// are lowered to 100: the server would cap them anyway, and a page
-	// shorter than PageSize means the end of the list). At least 2.
+	// PageSize is the window size, 2 to 100 (more is lowered to 100, as
+	// the server would), default 100.
 	PageSize int
 	// Overlap is how many items consecutive windows share, default
 	// min(10, PageSize/2); 1 <= Overlap < PageSize. Up to Overlap-g
 	// removals above the window between two requests cost nothing (g is
 	// the number of items of the window's bottom second, usually 1); more
 	// cost a reread.
-	Overlap int
-	// MaxPages bounds the requests of one scan (rereads included); 0 means
-	// no limit. Needing more yields an error wrapping ErrScanIncomplete.
-	MaxPages int
-	// MaxRereads bounds the rereads of one scan, default 50; it also bounds
-	// how many full windows in a row may bring nothing new (new tickets
-	// arriving faster than the scan advances). Exceeding either yields an
-	// error wrapping ErrScanIncomplete.
-	MaxRereads int
+	Overlap    int
+	MaxPages   int // bounds the requests of one scan, rereads included; 0: no limit
+	MaxRereads int // bounds the rereads, and full windows in a row that bring nothing new; default 50
 }
 
 func (o ScanOptions) normalize() (ScanOptions, error) {
@@ -59,144 +52,108 @@ func (o ScanOptions) normalize() (ScanOptions, error) {
 	return o, nil
 }
 
-// ScanOpen walks the whole open-ticket list while it shifts under the scan
-// (see the package documentation for the algorithm and its guarantee).
-//
-// Each yielded page holds only the tickets new to this scan, with the
-// offset it was fetched at and that response's OpenTickets; pages may hold
-// no tickets. On failure it yields (nil, err) once and stops. Ending without
-// an error means the scan was complete: every ticket open for the whole scan
-// was yielded exactly once. Breaking out of the loop stops all requests.
+// ScanOpen walks the open-ticket list (see the package documentation).
+// Each page has the offset it was fetched at and that response's
+// OpenTickets.
 func (c *Client) ScanOpen(ctx context.Context, opts ScanOptions) iter.Seq2[*Page, error] {
 	return c.scan(ctx, ModeList, opts, c.OpenPage)
 }
 
 // ScanGame walks one game's ticket list (every state; unofficial
-// achievements when unofficial is set) the same way as ScanOpen. That list
-// is ordered the same way; it grows at the top and loses tickets whose
-// achievements are promoted or demoted, which the same algorithm handles.
-// Only a short or empty page ends it, as in ScanOpen; OpenTickets is not
-// consulted at all (the API documents it as the open tickets while this
-// list holds every state).
+// achievements when unofficial is set) like ScanOpen: it is ordered the
+// same way and loses tickets anywhere too (achievements promoted or
+// demoted). OpenTickets is never consulted: it counts open tickets only.
 func (c *Client) ScanGame(ctx context.Context, gameID int64, unofficial bool, opts ScanOptions) iter.Seq2[*Page, error] {
 	return c.scan(ctx, ModeGame, opts, func(ctx context.Context, offset, count int) (*Page, error) {
 		return c.GamePage(ctx, gameID, unofficial, offset, count)
 	})
 }
 
-type fetchFunc func(ctx context.Context, offset, count int) (*Page, error)
-
-// scanState is what the scan remembers: the smallest key yielded (last)
-// and the IDs yielded that share last's ReportedAt (ties). Memory stays
-// flat: ties only grows with tickets reported in the same second.
+// scanState is what a scan remembers: the smallest key yielded (last; the
+// zero key before any) and the IDs yielded in last's second (ties).
 type scanState struct {
-	hasLast bool
-	last    sortKey
-	ties    map[int64]struct{}
+	last sortKey
+	ties map[int64]bool
 }
 
-// fresh reports whether a keyed item is new to the scan. Under the
-// documented total order only key < last is new. An item with last's
-// ReportedAt and a larger ID that was never yielded is new too: the server
-// has been seen ordering by ReportedAt alone, where same-second tickets may
-// swap places between requests. Yielding it is safe (it is in the list and
-// cannot be yielded again: it is recorded in ties).
+// fresh reports whether a keyed item is new to the scan: below last, or in
+// last's second and not yet yielded (same-second tickets may swap places
+// between requests).
 func (s *scanState) fresh(k sortKey) bool {
-	if !s.hasLast || k.cmp(s.last) < 0 {
+	if s.last.at == "" || k.cmp(s.last) < 0 {
 		return true
 	}
-	if k.at != s.last.at {
-		return false
-	}
-	_, seen := s.ties[k.id]
-	return !seen
+	return k.at == s.last.at && !s.ties[k.id]
 }
 
-// covers is the gap check. A window at offset 0 needs none: nothing lies
-// above it. Any other window must hold an anchor: a keyed item reported
-// in a later second than last (strictly: same-second tickets may come in
-// any order, so an item of last's second proves nothing about the ones
-// around it). In loose mode, used only after a window whose bottom second
-// filled it (see scan), an item with key >= last is enough, which holds
-// only if the server orders same-second tickets by ID. An empty window, a
-// window without keyed items, or any window before something keyed was
-// yielded has no anchor.
-func (s *scanState) covers(offset int, keys []sortKey, keyed []bool, loose bool) bool {
+// covers is the gap check: a window at offset > 0 must hold an anchor, a
+// keyed item of a later second than last's. In loose mode, used only after
+// a window its bottom second filled, an item with key >= last is enough,
+// which holds only if the server orders same-second tickets by ID.
+func (s *scanState) covers(offset int, keys []sortKey, loose bool) bool {
 	if offset == 0 {
 		return true
 	}
-	if !s.hasLast {
-		return false
-	}
-	for i, k := range keys {
-		if !keyed[i] {
-			continue
-		}
-		if k.at > s.last.at || (loose && k.cmp(s.last) >= 0) {
-			return true
-		}
-	}
-	return false
+	return s.last.at != "" && slices.ContainsFunc(keys, func(k sortKey) bool {
+		return k.at > s.last.at || (loose && k.cmp(s.last) >= 0) // keyless sort below
+	})
 }
 
-// anchor returns the index of the last keyed item reported in a later
-// second than last (-1 if none): the next window must start at or above
-// it to pass the gap check.
-func (s *scanState) anchor(keys []sortKey, keyed []bool) int {
+// anchor returns the index of the last keyed item of a later second than
+// last's (-1 if none): the next window must start at or above it.
+func (s *scanState) anchor(keys []sortKey) int {
 	for i := len(keys) - 1; i >= 0; i-- {
-		if keyed[i] && (!s.hasLast || keys[i].at > s.last.at) {
+		if keys[i].at > s.last.at { // keyed, and later than last's second if any
 			return i
 		}
 	}
 	return -1
 }
 
-// take returns the fresh items of an accepted window and advances the state.
-// An item without a usable key is taken when it lies after the last stale
-// keyed item, i.e. in the fresh part by position; under churn it can be
-// taken twice (see the package documentation).
-func (s *scanState) take(items []json.RawMessage, keys []sortKey, keyed []bool) []json.RawMessage {
+// take returns the fresh items of an accepted window and advances the
+// state. A keyless item is taken when it lies after the last stale keyed
+// item, i.e. in the fresh part by position.
+func (s *scanState) take(items []json.RawMessage, keys []sortKey) []json.RawMessage {
 	isFresh := make([]bool, len(items))
 	lastStale := -1
-	for i := range items {
-		if keyed[i] {
-			isFresh[i] = s.fresh(keys[i])
+	for i, k := range keys {
+		if k.at != "" {
+			isFresh[i] = s.fresh(k)
 			if !isFresh[i] {
 				lastStale = i
 			}
 		}
 	}
 	out := make([]json.RawMessage, 0, len(items)-lastStale-1)
-	newLast, has := s.last, s.hasLast
+	newLast := s.last
 	for i, it := range items {
 		switch {
-		case keyed[i] && isFresh[i]:
-			if !has || keys[i].cmp(newLast) < 0 {
-				newLast, has = keys[i], true
+		case isFresh[i]:
+			if newLast.at == "" || keys[i].cmp(newLast) < 0 {
+				newLast = keys[i]
 			}
-		case keyed[i] || i <= lastStale:
+		case keys[i].at != "" || i <= lastStale:
 			continue
 		}
 		out = append(out, it)
 	}
-	if !has {
+	if newLast.at == "" {
 		return out
 	}
-	if s.ties == nil {
-		s.ties = make(map[int64]struct{})
-	} else if !s.hasLast || newLast.at != s.last.at {
-		clear(s.ties)
+	if newLast.at != s.last.at {
+		s.ties = make(map[int64]bool)
 	}
-	for i := range items {
-		if isFresh[i] && keys[i].at == newLast.at {
-			s.ties[keys[i].id] = struct{}{}
+	for i, k := range keys {
+		if isFresh[i] && k.at == newLast.at {
+			s.ties[k.id] = true
 		}
 	}
-	s.last, s.hasLast = newLast, true
+	s.last = newLast
 	return out
 }
 
-func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch fetchFunc) iter.Seq2[*Page, error] {
+func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions,
+	fetch func(ctx context.Context, offset, count int) (*Page, error)) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
 		opts, err := opts.normalize()
 		if err != nil {
@@ -204,20 +161,14 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			return
 		}
 		var (
-			st        scanState
-			offset    int
-			pages     int
-			rereads   int
-			stalled   int
-			warnedOrd bool
-			loose     bool   // the next gap check may only use the ID order
-			uncertain string // why this scan, read to the end, is still not complete
-			keys      []sortKey
-			keyed     []bool
+			st                              scanState
+			offset, pages, rereads, stalled int
+			warnedOrd                       bool
+			loose                           bool   // the next gap check may only use the ID order
+			uncertain                       string // why this scan, read to the end, is still not complete
 		)
-		stride := opts.PageSize - opts.Overlap
-		// reread counts one more reread against the budget; false means
-		// the budget is spent and the scan has ended with an error.
+		// reread counts one more reread; false means the budget is spent
+		// and the scan has ended with an error.
 		reread := func(why string) bool {
 			if rereads >= opts.MaxRereads {
 				yield(nil, fmt.Errorf("%w: %s (%d rereads) at offset %d", ErrScanIncomplete, why, rereads, offset))
@@ -225,7 +176,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			}
 			rereads++
 			c.rereads.Add(1)
-			c.log.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: " + why + "; rereading")
+			c.cfg.Logger.Debug().Str("mode", mode).Int("offset", offset).Int("rereads", rereads).Msg("ra api scan: " + why + "; rereading")
 			return true
 		}
 		for {
@@ -240,55 +191,33 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				return
 			}
 			n := len(p.Tickets)
-			keys, keyed = keys[:0], keyed[:0]
-			var prev sortKey
-			havePrev := false
-			for _, raw := range p.Tickets {
-				k, ok := keyOf(raw)
-				// A ReportedAt that is no real time (MySQL's zero date, a
-				// garbled value) says nothing about the item's place in the
-				// list. Trusted as a key, an item sorting below its
-				// neighbours would make every later item look already seen
-				// and end the scan early, silently; as a keyless item it is
-				// taken by position (and transform rejects it).
-				ok = ok && isListTime(k.at)
-				keys, keyed = append(keys, k), append(keyed, ok)
-				if ok {
-					// Only ReportedAt is checked: same-second tickets may come
-					// in any ID order (see the package documentation).
-					if havePrev && k.at > prev.at && !warnedOrd {
+			keys := make([]sortKey, n)
+			prev := ""
+			for i, raw := range p.Tickets {
+				keys[i], _ = keyOf(raw)
+				if at := keys[i].at; at != "" {
+					// Only ReportedAt is checked: same-second tickets may
+					// come in any ID order.
+					if prev != "" && at > prev && !warnedOrd {
 						warnedOrd = true
-						c.log.Warn().Str("mode", mode).Int("offset", offset).
+						c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).
 							Msg("ra api list is not ordered by ReportedAt descending; scan completeness is not guaranteed")
 					}
-					prev, havePrev = k, true
+					prev = at
 				}
 			}
 
-			if !st.covers(offset, keys, keyed, loose) {
-				// Items above the window were removed, more than the
-				// overlap absorbs, or the window shows nothing to tell:
-				// some items may have slid past the previous window. Step
-				// back and read again.
+			if !st.covers(offset, keys, loose) {
 				if !reread("possible gap") {
 					return
 				}
-				offset = max(0, offset-stride)
+				offset = max(0, offset-(opts.PageSize-opts.Overlap))
 				continue
 			}
 
-			fresh := st.take(p.Tickets, keys, keyed)
-			// The end is a window shorter than asked: the list ended inside
-			// it. A full window never ends the scan, even one ending exactly
-			// at OpenTickets: that count comes from a query of its own, run
-			// before the list, so a ticket created in between pushes the
-			// oldest one past it. A short window while the very same
-			// response counts more open tickets than it reaches is read
-			// past instead (a server capping c lower, or a ticket resolved
-			// between the two queries): only in list mode, where
-			// OpenTickets counts the list paged through; in game mode the
-			// API documents it as the open tickets while the list holds
-			// every state.
+			fresh := st.take(p.Tickets, keys)
+			// Only a short window ends the scan, and in list mode not one
+			// whose own response counts open tickets past it.
 			short := n < opts.PageSize
 			beforeCount := short && mode == ModeList && p.OpenTickets > offset+n
 			if !yield(&Page{Offset: offset, Tickets: fresh, OpenTickets: p.OpenTickets}, nil) {
@@ -301,7 +230,7 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 				return
 			}
 			if beforeCount {
-				c.log.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
+				c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).Int("got", n).Int("asked", opts.PageSize).
 					Int("open_tickets", p.OpenTickets).Msg("ra api scan: short page before OpenTickets says the list ends; reading on")
 				if !reread("short page before OpenTickets") {
 					return
@@ -315,38 +244,24 @@ func (c *Client) scan(ctx context.Context, mode string, opts ScanOptions, fetch 
 			} else {
 				stalled = 0
 			}
-			// The next window overlaps this one by Overlap items, more if
-			// needed to keep the anchor (the last item of an earlier second
-			// than the bottom one) inside it.
-			step := min(n-opts.Overlap, st.anchor(keys, keyed))
+			// Overlap Overlap items, more if needed to keep the anchor.
+			step := min(n-opts.Overlap, st.anchor(keys))
 			loose = false
 			switch {
 			case step >= 1:
 			case beforeCount:
 				step = max(0, step) // read the same offset again (counted above)
 			default:
-				// The bottom second fills the window (or nothing in it has
-				// a key): no window can hold it with an anchor above it.
-				// Read on, trusting the ID order for ties, but do not call
-				// the scan complete.
+				// Nothing in the window can anchor the next one: read on,
+				// trusting the ID order for ties, but never call the scan
+				// complete.
 				step, loose = n-opts.Overlap, true
 				if uncertain == "" {
 					uncertain = fmt.Sprintf("a window at offset %d holds no item of an earlier second to anchor the next one (same-second or keyless items fill it)", offset)
-					c.log.Warn().Str("mode", mode).Int("offset", offset).Msg("ra api scan: " + uncertain + "; the scan will be reported incomplete")
+					c.cfg.Logger.Warn().Str("mode", mode).Int("offset", offset).Msg("ra api scan: " + uncertain + "; the scan will be reported incomplete")
 				}
 			}
 			offset += step
 		}
 	}
-}
-
-// isListTime reports whether a ReportedAt is a real time in one of the
-// forms the API sends ("2006-01-02 15:04:05", or RFC 3339 from newer server
-// builds), so that it can place an item in the list.
-func isListTime(at string) bool {
-	if _, err := time.Parse(time.DateTime, at); err == nil {
-		return true
-	}
-	_, err := time.Parse(time.RFC3339, at)
-	return err == nil
 }

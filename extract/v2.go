@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,13 +13,9 @@ import (
 	"strings"
 )
 
-// The v2 API: the JSON:API resource /api/v2/tickets (see
-// ra-api-v2-tickets.md in the issue). It shares the Client's rate limiter,
-// retries, Retry-After handling, body limit and redaction with v1; only the
-// URL and the credentials differ: the key goes in the X-API-Key header,
-// never in a URL, and no username is sent.
-
-// Request modes of the v2 API, as reported in Attempt.Mode.
+// Request modes of the v2 API (the JSON:API resource /api/v2/tickets), as
+// reported in Attempt.Mode. v2 shares everything with v1 but the URL and
+// the credentials, which the "v2_" prefix selects (see Client.target).
 const (
 	ModeV2Probe = "v2_probe"
 	ModeV2List  = "v2_list"
@@ -40,8 +35,9 @@ const (
 // no v2 API, use v1. (401/403 match ErrUnauthorized as usual.)
 var ErrV2Unavailable = errors.New("ra api: v2 API not available")
 
-// V2Query selects tickets of the v2 collection. Zero fields filter nothing,
-// except States: nil means the API's default, open and request.
+// V2Query selects tickets of the v2 collection, always sorted by id
+// ascending (every scan relies on it). Zero fields filter nothing, except
+// States: nil means the API's default, open and request.
 type V2Query struct {
 	// States are v2 state names (open, request, resolved, closed,
 	// quarantined) or "all".
@@ -50,26 +46,18 @@ type V2Query struct {
 	IDs []int64
 	// GameIDs restricts to these games.
 	GameIDs []int64
-	// TicketableType is "achievement" or "leaderboard".
-	TicketableType string
-	// Sort is the sort parameter; "" means "id" (ascending), which every
-	// scan here relies on.
-	Sort string
 }
 
 func joinInts(ids []int64) string {
-	var b strings.Builder
+	s := make([]string, len(ids))
 	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
+		s[i] = strconv.FormatInt(id, 10)
 	}
-	return b.String()
+	return strings.Join(s, ",")
 }
 
 func (q V2Query) params(number, size int) url.Values {
-	v := url.Values{}
+	v := url.Values{"sort": {"id"}}
 	if len(q.States) > 0 {
 		v.Set("filter[state]", strings.Join(q.States, ","))
 	}
@@ -79,14 +67,6 @@ func (q V2Query) params(number, size int) url.Values {
 	if len(q.GameIDs) > 0 {
 		v.Set("filter[gameId]", joinInts(q.GameIDs))
 	}
-	if q.TicketableType != "" {
-		v.Set("filter[ticketableType]", q.TicketableType)
-	}
-	sort := q.Sort
-	if sort == "" {
-		sort = "id"
-	}
-	v.Set("sort", sort)
 	v.Set("page[number]", strconv.Itoa(number))
 	v.Set("page[size]", strconv.Itoa(size))
 	return v
@@ -95,33 +75,14 @@ func (q V2Query) params(number, size int) url.Values {
 // V2Page is one page of the v2 collection: its resource objects, each as
 // received in its own buffer (the raw v2 payload), and their ids.
 type V2Page struct {
-	// Number and Size are the page[number] and page[size] sent; both are 0
-	// for a page of tickets fetched by id.
-	Number, Size int
+	Number, Size int // page[number] and page[size] sent; 0 for tickets fetched by id
 	// Tickets are the resource objects ({"type":"tickets","id":...}); in a
 	// scan only the ones new to the scan.
 	Tickets []json.RawMessage
-	// IDs are the tickets' ids, in the same order.
-	IDs []int64
-	// Total is meta.page.total, -1 when absent.
-	Total int
-	// HasNext is whether links.next was present.
-	HasNext bool
-	// Cursor is where ScanV2All resumes after this page (zero elsewhere).
-	Cursor V2Cursor
-}
-
-// v2Doc is the part of a collection document the client reads.
-type v2Doc struct {
-	Data *[]json.RawMessage `json:"data"`
-	Meta struct {
-		Page struct {
-			Total *int `json:"total"`
-		} `json:"page"`
-	} `json:"meta"`
-	Links struct {
-		Next *string `json:"next"`
-	} `json:"links"`
+	IDs     []int64  // the tickets' ids, in the same order
+	Total   int      // meta.page.total, -1 when absent
+	HasNext bool     // whether links.next was present
+	Cursor  V2Cursor // where ScanV2All resumes after this page (zero elsewhere)
 }
 
 // resourceID reads the id of a resource object: a string ("123") as JSON:API
@@ -146,7 +107,11 @@ func resourceID(raw json.RawMessage) (int64, bool) {
 // truncated body, an errors document with status 200) wraps
 // ErrMalformedBody and is retried.
 func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
-	var d v2Doc
+	var d struct { // the part of a collection document the client reads
+		Data  *[]json.RawMessage
+		Meta  struct{ Page struct{ Total *int } }
+		Links struct{ Next *string }
+	}
 	if err := json.Unmarshal(body, &d); err != nil {
 		return nil, fmt.Errorf("%w: v2 collection: %v", ErrMalformedBody, err)
 	}
@@ -168,42 +133,21 @@ func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
 	return p, nil
 }
 
-// v2 sends one v2 request: the key only in the X-API-Key header.
-func (c *Client) v2(ctx context.Context, mode string, params url.Values, decode func([]byte) error) error {
-	target := strings.TrimSuffix(c.endpoint, endpointPath) + v2Path + "?" + params.Encode()
-	h := http.Header{}
-	h.Set("X-API-Key", c.apiKey)
-	h.Set("Accept", v2Accept)
-	return c.send(ctx, mode, params, target, h, decode)
-}
-
-// V2List fetches one page of the v2 collection (page numbers from 1, sizes
+// v2List fetches one page of the v2 collection (page numbers from 1, sizes
 // 1 to 100).
-func (c *Client) V2List(ctx context.Context, q V2Query, number, size int) (*V2Page, error) {
-	return c.v2List(ctx, ModeV2List, q, number, size)
-}
-
 func (c *Client) v2List(ctx context.Context, mode string, q V2Query, number, size int) (*V2Page, error) {
 	if number < 1 || size < 1 || size > MaxPageSize {
 		return nil, fmt.Errorf("ra api: v2 list: need page number >= 1 and size 1..%d, got %d and %d", MaxPageSize, number, size)
 	}
-	var page *V2Page
-	err := c.v2(ctx, mode, q.params(number, size), func(body []byte) error {
-		p, err := decodeV2Page(body, number, size)
-		page = p
-		return err
+	return get(ctx, c, mode, q.params(number, size), func(body []byte) (*V2Page, error) {
+		return decodeV2Page(body, number, size)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }
 
-// ProbeV2 makes one small request (one ticket) to learn whether the site
-// has the v2 API and takes the key. nil: use v2. An error wrapping
-// ErrV2Unavailable (404) or matching ErrUnauthorized (401/403): fall back
-// to v1. Anything else (network, 5xx after the retries) is an error of the
-// run, not an answer.
+// ProbeV2 asks for one ticket to learn whether the site has the v2 API and
+// takes the key. nil: use v2. An error wrapping ErrV2Unavailable (404) or
+// matching ErrUnauthorized (401/403): use v1. Anything else (network, 5xx
+// after the retries) is an error of the run, not an answer.
 func (c *Client) ProbeV2(ctx context.Context) error {
 	_, err := c.v2List(ctx, ModeV2Probe, V2Query{}, 1, 1)
 	var apiErr *APIError
@@ -215,8 +159,7 @@ func (c *Client) ProbeV2(ctx context.Context) error {
 
 // V2Batch is the answer to one lookup by id.
 type V2Batch struct {
-	// Asked are the ids asked for, ascending, without duplicates.
-	Asked []int64
+	Asked []int64 // the ids asked for, ascending, without duplicates
 	// Tickets and IDs are the tickets found, ascending by id.
 	Tickets []json.RawMessage
 	IDs     []int64
@@ -231,9 +174,7 @@ type V2Batch struct {
 // than one page, is an error: the server did not apply the filter, and
 // taking the page as the answer would call real tickets missing.
 func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error) {
-	asked := slices.Clone(ids)
-	slices.Sort(asked)
-	asked = slices.Compact(asked)
+	asked := slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(asked) == 0 || len(asked) > MaxIDsPerRequest || asked[0] <= 0 {
 		return nil, fmt.Errorf("ra api: v2 tickets by id: need 1..%d positive ids, got %d", MaxIDsPerRequest, len(asked))
 	}
@@ -245,27 +186,20 @@ func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error)
 	if p.HasNext || p.Total > len(p.Tickets) {
 		return nil, fmt.Errorf("ra api: v2 tickets by id: %d ids asked, the answer has more than one page (total %d): filter[id] not applied", len(asked), p.Total)
 	}
-	b := &V2Batch{Asked: asked}
-	order := make([]int, len(p.IDs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(p.IDs[a], p.IDs[b]) })
-	found := make(map[int64]bool, len(p.IDs))
-	for _, i := range order {
-		id := p.IDs[i]
+	found := make(map[int64]json.RawMessage, len(p.IDs))
+	for i, id := range p.IDs {
 		if _, ok := slices.BinarySearch(asked, id); !ok {
 			return nil, fmt.Errorf("ra api: v2 tickets by id: answer holds ticket %d, which was not asked for: filter[id] not applied", id)
 		}
-		if found[id] {
-			continue
+		if _, dup := found[id]; !dup {
+			found[id] = p.Tickets[i]
 		}
-		found[id] = true
-		b.Tickets = append(b.Tickets, p.Tickets[i])
-		b.IDs = append(b.IDs, id)
 	}
+	b := &V2Batch{Asked: asked}
 	for _, id := range asked {
-		if !found[id] {
+		if raw, ok := found[id]; ok {
+			b.Tickets, b.IDs = append(b.Tickets, raw), append(b.IDs, id)
+		} else {
 			b.Missing = append(b.Missing, id)
 		}
 	}
@@ -277,9 +211,7 @@ func (c *Client) TicketsByID(ctx context.Context, ids []int64) (*V2Batch, error)
 // yields (nil, err) once and stops.
 func (c *Client) LookupV2(ctx context.Context, ids []int64) iter.Seq2[*V2Batch, error] {
 	return func(yield func(*V2Batch, error) bool) {
-		all := slices.Clone(ids)
-		slices.Sort(all)
-		all = slices.Compact(all)
+		all := slices.Compact(slices.Sorted(slices.Values(ids)))
 		for len(all) > 0 {
 			n := min(len(all), MaxIDsPerRequest)
 			b, err := c.TicketsByID(ctx, all[:n])

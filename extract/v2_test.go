@@ -32,7 +32,7 @@ func okV2(ids ...int64) responder {
 func TestV2KeyOnlyInHeader(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []responder{okV2(5, 6)}, func(c *Config) { c.BaseURL += "/prefix/" })
-	p, err := h.c.V2List(context.Background(), V2Query{States: []string{"all"}, GameIDs: []int64{7, 8}}, 2, 50)
+	p, err := h.c.v2List(context.Background(), ModeV2List, V2Query{States: []string{"all"}, GameIDs: []int64{7, 8}}, 2, 50)
 	if err != nil || len(p.IDs) != 2 || p.IDs[0] != 5 || p.Total != 2 || p.HasNext {
 		t.Fatalf("V2List: %+v, %v", p, err)
 	}
@@ -54,7 +54,7 @@ func TestV2KeyOnlyInHeader(t *testing.T) {
 	if a := h.att.all(); len(a) != 1 || a[0].Mode != ModeV2List {
 		t.Errorf("attempts %+v", a)
 	}
-	if _, err := h.c.V2List(context.Background(), V2Query{}, 1, 101); err == nil || h.hits.Load() != 1 {
+	if _, err := h.c.v2List(context.Background(), ModeV2List, V2Query{}, 1, 101); err == nil || h.hits.Load() != 1 {
 		t.Errorf("page size 101: %v after %d requests", err, h.hits.Load())
 	}
 }
@@ -184,7 +184,7 @@ func TestV2MalformedBodiesAreRetried(t *testing.T) {
 		"truncated doc": v2Body(1, 2)[:40],
 	} {
 		h := newHarness(t, []responder{respond(200, bad), okV2(3)}, nil)
-		p, err := h.c.V2List(context.Background(), V2Query{}, 1, 10)
+		p, err := h.c.v2List(context.Background(), ModeV2List, V2Query{}, 1, 10)
 		if err != nil || len(p.IDs) != 1 || h.hits.Load() != 2 {
 			t.Errorf("%s: %v after %d requests", name, err, h.hits.Load())
 		}
