@@ -156,13 +156,6 @@ func (c *catalogue) randomReporter(rng *rand.Rand) string {
 	return c.reporters[rng.Intn(len(c.reporters))]
 }
 
-// pickGame skews towards the first games so some games collect many tickets
-// (useful for g= mode paging) while the long tail has few.
-func (c *catalogue) pickGame(rng *rand.Rand) *game {
-	x := rng.Float64()
-	return c.games[int(x*x*float64(len(c.games)))]
-}
-
 func uniqueNames(rng *rand.Rand, n int, seen map[string]bool, digits bool) []string {
 	out := make([]string, 0, n)
 	for len(out) < n {
@@ -304,11 +297,32 @@ func reportNotes(rng *rand.Rand, con console) string {
 	}
 }
 
+// choose draws x from rng and returns vals[i] for the first cut x < cuts[i]
+// (cumulative shares), or the last value.
+func choose[T any](rng *rand.Rand, cuts []float64, vals ...T) T {
+	x := rng.Float64()
+	for i, cut := range cuts {
+		if x < cut {
+			return vals[i]
+		}
+	}
+	return vals[len(cuts)]
+}
+
+// pickGame skews towards the first games so some games collect many tickets
+// (useful for g= mode paging) while the long tail has few. It returns the
+// game's index.
+func (c *catalogue) pickGame(rng *rand.Rand) int {
+	x := rng.Float64()
+	return int(x * x * float64(len(c.games)))
+}
+
 // newTicket builds a ticket for a random achievement. When open is true the
 // state is Open or Request, otherwise one of the closed-out states (with a
-// rare code the enum does not know).
+// rare code the enum does not know) and, if resolved, a ResolvedAt after at
+// but not after limit.
 func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
-	g := c.pickGame(rng)
+	g := c.games[c.pickGame(rng)]
 	a := g.achs[rng.Intn(len(g.achs))]
 	con := consoles[g.console]
 	reporter := c.randomReporter(rng)
@@ -332,58 +346,79 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		ReportedByULID:        c.ulid(reporter),
 		Promoted:              a.promoted,
 	}
-	switch x := rng.Float64(); {
-	case x < 0.75:
-		t.ReportType = TypeDidNotTrigger
-	case x < 0.99:
-		t.ReportType = TypeTriggeredAtWrongTime
-	default:
-		t.ReportType = 3 // a code newer than the consumer knows
-	}
-	switch x := rng.Float64(); {
-	case x < 0.60:
-		t.Hardcore = intPtr(1)
-	case x < 0.85:
-		t.Hardcore = intPtr(0)
-	}
+	// 3 is a code newer than the consumer knows.
+	t.ReportType = choose(rng, []float64{0.75, 0.99}, TypeDidNotTrigger, TypeTriggeredAtWrongTime, 3)
+	t.Hardcore = choose(rng, []float64{0.60, 0.85}, intPtr(1), intPtr(0), nil)
 	if open {
-		t.ReportState = StateOpen
-		if rng.Float64() < 0.12 {
-			t.ReportState = StateRequest
-		}
+		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
 	}
-	switch x := rng.Float64(); {
-	case x < 0.70:
-		t.ReportState = StateResolved
-	case x < 0.94:
-		t.ReportState = StateClosed
-	case x < 0.99:
-		t.ReportState = StateQuarantined
-	default:
-		t.ReportState = 5
+	t.ReportState = choose(rng, []float64{0.70, 0.94, 0.99}, StateResolved, StateClosed, StateQuarantined, 5)
+	if !isResolvedState(t.ReportState) {
+		return t
 	}
+	resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
+	if resolved.After(limit) {
+		resolved = limit
+	}
+	if resolved.Before(at) {
+		resolved = at
+	}
+	t.ResolvedAt = &resolved
+	// A few old tickets lost their resolver (deleted account): null.
+	if rng.Float64() >= 0.02 {
+		by := a.author
+		switch x := rng.Float64(); {
+		case x < 0.35:
+			by = c.randomDev(rng)
+		case x < 0.45:
+			by = reporter // reporters close their own tickets
+		}
+		ulid := c.ulid(by)
+		t.ResolvedBy, t.ResolvedByULID = &by, &ulid
+	}
+	return t
+}
+
+var lbTitles = []string{"Fastest Time", "High Score", "Any% Speedrun", "Boss Rush Time", "Most Coins",
+	"Time Attack: Stage 1", "Lowest Score", "Longest Combo", "Survival Mode", "100% Time", "Ghost Race"}
+
+// newLeaderboardTicket builds a ticket for one of the five leaderboards of a
+// random game, as newTicket does for achievements. The leaderboard's ID,
+// title and author derive from the game's place in the catalogue, so
+// nothing is stored.
+func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
+	gi := c.pickGame(rng)
+	g := c.games[gi]
+	n := gi*8 + rng.Intn(5)
+	author := c.devs[n%len(c.devs)]
+	con := consoles[g.console]
+	reporter := c.randomReporter(rng)
+	t := Ticket{
+		ID: id, LeaderboardID: 50000 + int64(n), LeaderboardTitle: lbTitles[n%len(lbTitles)],
+		AchievementAuthor: author, AchievementAuthorULID: c.ulid(author),
+		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
+		ReportedAt: at, ReportType: TypeLeaderboardDidNotStart + rng.Intn(4),
+		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		Promoted: true,
+	}
+	t.Hardcore = choose(rng, []float64{0.5, 0.8}, intPtr(1), intPtr(0), nil)
+	if open {
+		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
+		return t
+	}
+	t.ReportState = choose(rng, []float64{0.65, 0.93}, StateResolved, StateClosed, StateQuarantined)
 	if isResolvedState(t.ReportState) {
-		resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
-		if resolved.After(limit) {
-			resolved = limit
+		r := at.Add(time.Duration(rng.Int63n(200*24*3600)) * time.Second)
+		if r.After(limit) {
+			r = limit
 		}
-		if resolved.Before(at) {
-			resolved = at
+		by := author
+		if rng.Intn(3) == 0 {
+			by = c.randomDev(rng)
 		}
-		t.ResolvedAt = &resolved
-		// A few old tickets lost their resolver (deleted account): null.
-		if rng.Float64() >= 0.02 {
-			by := a.author
-			switch x := rng.Float64(); {
-			case x < 0.35:
-				by = c.randomDev(rng)
-			case x < 0.45:
-				by = reporter // reporters close their own tickets
-			}
-			ulid := c.ulid(by)
-			t.ResolvedBy, t.ResolvedByULID = &by, &ulid
-		}
+		ulid := c.ulid(by)
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &r, &by, &ulid
 	}
 	return t
 }

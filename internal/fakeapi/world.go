@@ -98,7 +98,7 @@ func (e *entry) listBytes() []byte {
 	if p := e.elem.Load(); p != nil {
 		return *p
 	}
-	b := renderListItem(&e.t)
+	b := renderV1(&e.t, false)
 	e.elem.Store(&b)
 	return b
 }
@@ -163,6 +163,15 @@ func (s *Server) unindex(e *entry) {
 }
 
 func (s *Server) putLocked(t Ticket, bulk bool) {
+	s.store(newEntry(t), bulk)
+	if _, ok := s.games[t.GameID]; !ok || !bulk {
+		s.games[t.GameID] = gameInfo{id: t.GameID, title: t.GameTitle, console: t.ConsoleName, icon: t.GameIcon}
+	}
+}
+
+// store puts e in place of any entry with its ID.
+func (s *Server) store(e *entry, bulk bool) {
+	t := &e.t
 	if old := s.tickets[t.ID]; old != nil {
 		s.unindex(old)
 	} else {
@@ -171,7 +180,6 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 			s.ids = append(s.ids, t.ID)
 		}
 	}
-	e := newEntry(t)
 	s.tickets[t.ID] = e
 	s.index(e, bulk)
 	s.maxID = max(s.maxID, t.ID)
@@ -179,8 +187,18 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 	if t.ResolvedAt != nil {
 		s.clock = max(s.clock, t.ResolvedAt.Unix())
 	}
-	if _, ok := s.games[t.GameID]; !ok || !bulk {
-		s.games[t.GameID] = gameInfo{id: t.GameID, title: t.GameTitle, console: t.ConsoleName, icon: t.GameIcon}
+}
+
+// addID records a new ID in byID. Bulk additions append (ascending IDs
+// from the generator) and New sorts once at the end.
+func (s *Server) addID(id int64, bulk bool) {
+	if bulk || len(s.byID) == 0 || s.byID[len(s.byID)-1] < id {
+		s.byID = append(s.byID, id)
+		return
+	}
+	i, found := slices.BinarySearch(s.byID, id)
+	if !found {
+		s.byID = slices.Insert(s.byID, i, id)
 	}
 }
 
@@ -211,25 +229,22 @@ func (s *Server) Get(id int64) (Ticket, bool) {
 
 // All returns every achievement ticket (deleted ones included, PutRaw
 // objects and leaderboard tickets not: v1 cannot reach those), by ID
-// ascending. AllV2 includes leaderboard tickets.
-func (s *Server) All() []Ticket {
+// ascending.
+func (s *Server) All() []Ticket { return s.all(false) }
+
+// AllV2 returns every ticket of the world, leaderboard tickets included
+// (deleted ones too, PutRaw objects not), by ID ascending.
+func (s *Server) AllV2() []Ticket { return s.all(true) }
+
+func (s *Server) all(leaderboards bool) []Ticket {
 	s.mu.RLock()
-	out := make([]Ticket, 0, len(s.tickets))
-	for _, e := range s.tickets {
-		if e.raw == nil && e.t.LeaderboardID == 0 {
+	defer s.mu.RUnlock()
+	out := make([]Ticket, 0, len(s.byID))
+	for _, id := range s.byID {
+		if e := s.tickets[id]; e != nil && e.raw == nil && (leaderboards || e.t.LeaderboardID == 0) {
 			out = append(out, e.t.clone())
 		}
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Ticket) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
 	return out
 }
 
@@ -290,27 +305,34 @@ func (s *Server) SetState(id int64, state int, by string) {
 	s.setStateLocked(s.rng, id, state, by)
 }
 
-func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) bool {
+func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) {
 	e := s.tickets[id]
 	if e == nil || e.raw != nil || e.t.Deleted {
-		return false
+		return
 	}
 	if by == "" {
 		by = s.opts.Username
 	}
 	t := e.t.clone()
+	restate(&t, state, func() (time.Time, string) { return s.tick(rng, 120), by })
+	s.putLocked(t, false)
+}
+
+// restate moves t to state as RAWeb's ChangeTicketStateAction does: moving
+// to Resolved or Closed stamps ResolvedAt and the resolver, both from
+// resolution; leaving those states for any other clears them; other moves
+// leave them alone.
+func restate(t *Ticket, state int, resolution func() (time.Time, string)) {
 	wasResolved := isResolvedState(t.ReportState)
 	t.ReportState = state
 	switch {
 	case isResolvedState(state):
-		now := s.tick(rng, 120)
+		at, by := resolution()
 		ulid := ULIDFor(by)
-		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &now, &by, &ulid
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &at, &by, &ulid
 	case wasResolved:
 		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = nil, nil, nil
 	}
-	s.putLocked(t, false)
-	return true
 }
 
 // Delete soft-deletes a ticket (it 404s everywhere but Get still returns it,
@@ -338,18 +360,9 @@ func (s *Server) Delete(id int64) {
 func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.tickets[id]; old != nil {
-		s.unindex(old)
-	} else {
-		s.ids = append(s.ids, id)
-		s.addID(id, false)
-	}
-	e := &entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}
-	e.at = e.t.ReportedAt.Unix()
-	s.tickets[id] = e
-	s.index(e, false)
-	s.maxID = max(s.maxID, id)
-	s.clock = max(s.clock, e.at)
+	e := newEntry(Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)})
+	e.raw = slices.Clone(raw)
+	s.store(e, false)
 }
 
 // Churn applies n random events, drawing every choice from rng, so the same
@@ -414,4 +427,80 @@ func (s *Server) randomClosedOut(rng *rand.Rand) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Leaderboard tickets are made from their own random stream, in ID gaps the
+// v1 generator leaves (v1 answers 404 for those IDs either way), so a
+// seed's v1 answers are those of a world without them.
+
+// lbGapShare is the share of v1's missing IDs that hold a leaderboard
+// ticket (the rest stay missing for both APIs).
+const lbGapShare = 0.35
+
+// addLeaderboardTickets fills some of the generated world's ID gaps with
+// leaderboard tickets; New calls it once.
+func (s *Server) addLeaderboardTickets() {
+	s.lbRNG = rand.New(rand.NewSource(s.opts.Seed ^ 0x1eade7b0a7d))
+	rng := s.lbRNG
+	ids := slices.Clone(s.byID)
+	for i := 1; i < len(ids); i++ {
+		a, b := s.tickets[ids[i-1]], s.tickets[ids[i]]
+		for id := ids[i-1] + 1; id < ids[i]; id++ {
+			if rng.Float64() >= lbGapShare {
+				continue
+			}
+			at := a.t.ReportedAt
+			if span := b.at - a.at; span > 0 {
+				at = at.Add(time.Duration(rng.Int63n(span)) * time.Second)
+			}
+			open := rng.Float64() < s.opts.OpenShare
+			s.putLocked(s.cat.newLeaderboardTicket(rng, id, at, open, s.opts.Start), true)
+		}
+	}
+	slices.Sort(s.byID)
+}
+
+// AddLeaderboardTickets adds n new open leaderboard tickets, reported later
+// than anything in the world, with IDs above the current maximum, and
+// returns their IDs.
+func (s *Server) AddLeaderboardTickets(n int) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, 0, n)
+	for range n {
+		id := s.maxID + 1
+		at := s.tick(s.lbRNG, 300)
+		s.putLocked(s.cat.newLeaderboardTicket(s.lbRNG, id, at, true, at), false)
+		out = append(out, id)
+	}
+	return out
+}
+
+// churnLeaderboardsLocked moves about one leaderboard ticket per 20 events,
+// drawing from the leaderboard stream and stamping resolutions with the
+// current clock without advancing it, so v1's churn is unchanged.
+func (s *Server) churnLeaderboardsLocked(n int) {
+	var lb []int64
+	for _, id := range s.byID {
+		if e := s.tickets[id]; e != nil && e.raw == nil && e.t.LeaderboardID != 0 {
+			lb = append(lb, id)
+		}
+	}
+	if len(lb) == 0 {
+		return
+	}
+	rng := s.lbRNG
+	for range (n + 19) / 20 {
+		e := s.tickets[lb[rng.Intn(len(lb))]]
+		if e.t.Deleted {
+			continue
+		}
+		state := choose(rng, []float64{0.6, 0.8}, StateResolved, StateQuarantined, StateClosed)
+		if !isOpenState(e.t.ReportState) {
+			state = StateOpen
+		}
+		t := e.t.clone()
+		restate(&t, state, func() (time.Time, string) { return time.Unix(s.clock, 0).UTC(), s.cat.randomDev(rng) })
+		s.putLocked(t, false)
+	}
 }
