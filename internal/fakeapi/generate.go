@@ -58,7 +58,6 @@ type game struct {
 
 type achievement struct {
 	id       int64
-	game     *game
 	title    string
 	desc     string
 	typ      *string
@@ -185,22 +184,18 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 		c.ulids[name] = ULIDFor(name)
 	}
 
-	nGames := 120 + tickets/500
-	if nGames > 800 {
-		nGames = 800
-	}
+	nGames := min(120+tickets/500, 800)
 	gameID := int64(1000)
 	achID := int64(10000)
-	for i := 0; i < nGames; i++ {
+	for range nGames {
 		gameID += 1 + int64(rng.Intn(60))
 		g := &game{id: gameID, console: rng.Intn(len(consoles)), title: gameTitle(rng),
 			icon: fmt.Sprintf("/Images/%06d.png", rng.Intn(100000))}
 		nAch := 8 + rng.Intn(43)
-		for j := 0; j < nAch; j++ {
+		for range nAch {
 			achID += 1 + int64(rng.Intn(5))
 			a := &achievement{
 				id:       achID,
-				game:     g,
 				title:    achTitles[rng.Intn(len(achTitles))],
 				desc:     achDesc(rng),
 				points:   achPoints[rng.Intn(len(achPoints))],
@@ -297,10 +292,13 @@ func reportNotes(rng *rand.Rand, con console) string {
 	}
 }
 
-// choose draws x from rng and returns vals[i] for the first cut x < cuts[i]
-// (cumulative shares), or the last value.
+// choose draws x from rng and picks a value by the cumulative shares cuts.
 func choose[T any](rng *rand.Rand, cuts []float64, vals ...T) T {
-	x := rng.Float64()
+	return pick(rng.Float64(), cuts, vals...)
+}
+
+// pick returns vals[i] for the first cut x < cuts[i], or the last value.
+func pick[T any](x float64, cuts []float64, vals ...T) T {
 	for i, cut := range cuts {
 		if x < cut {
 			return vals[i]

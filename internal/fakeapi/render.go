@@ -3,6 +3,7 @@ package fakeapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -171,31 +172,18 @@ func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
 
 // phpEscape rewrites Go JSON output into PHP's default escaping. It relies on
 // encoding/json never emitting "\/" or raw non-ASCII outside strings, so any
-// '/' or byte >= 0x80 is string content.
+// '/' or non-ASCII character is string content.
 func phpEscape(src []byte) []byte {
-	const hex = "0123456789abcdef"
 	out := make([]byte, 0, len(src)+len(src)/8)
-	appendU := func(r rune) {
-		out = append(out, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
-	}
-	for i := 0; i < len(src); {
-		b := src[i]
+	for _, r := range string(src) {
 		switch {
-		case b == '/':
+		case r == '/':
 			out = append(out, '\\', '/')
-			i++
-		case b < utf8.RuneSelf:
-			out = append(out, b)
-			i++
+		case r < utf8.RuneSelf:
+			out = append(out, byte(r))
 		default:
-			r, size := utf8.DecodeRune(src[i:])
-			i += size
-			if r > 0xFFFF {
-				r1, r2 := utf16.EncodeRune(r)
-				appendU(r1)
-				appendU(r2)
-			} else {
-				appendU(r)
+			for _, u := range utf16.AppendRune(nil, r) {
+				out = fmt.Appendf(out, `\u%04x`, u)
 			}
 		}
 	}

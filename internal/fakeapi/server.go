@@ -58,7 +58,7 @@ type Server struct {
 	tickets map[int64]*entry
 	ids     []int64  // every ID ever stored, in insertion order (for Churn)
 	byID    []int64  // every stored ID, ascending (All, v2's sort=id)
-	open    []*entry // the open list, sorted by before()
+	open    []*entry // the open list, sorted by served()
 	byGame  map[int64]map[int64]*entry
 	games   map[int64]gameInfo
 	maxID   int64
@@ -121,12 +121,7 @@ func New(opts Options) *Server {
 		for _, t := range gen {
 			s.putLocked(t, true)
 		}
-		slices.SortFunc(s.open, func(a, b *entry) int {
-			if before(a, b) {
-				return -1
-			}
-			return 1
-		})
+		slices.SortFunc(s.open, served)
 	}
 	// Later events draw from their own stream so they do not depend on how
 	// much randomness generation happened to consume.
@@ -374,12 +369,7 @@ func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, co
 	if count < 0 {
 		return serverError()
 	}
-	slices.SortFunc(list, func(a, b *entry) int {
-		if before(a, b) {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(list, served)
 	return jsonResponse(http.StatusOK, withArray(head, "Tickets", page(list, offset, count)))
 }
 

@@ -1,9 +1,9 @@
 package fakeapi
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -302,30 +302,21 @@ func (q *v2Query) match(e *entry) bool {
 	return true
 }
 
-func compareBy(f sortField, a, b *entry) int {
-	var c int
-	switch f.name {
+// sortKey is e's value of a sort field. ResolvedAt's NULL comes first, as
+// MySQL sorts it ascending (stored times are whole seconds).
+func sortKey(name string, e *entry) int64 {
+	switch name {
 	case "id":
-		c = cmp.Compare(a.t.ID, b.t.ID)
+		return e.t.ID
 	case "reportedAt":
-		c = cmp.Compare(a.at, b.at)
+		return e.at
 	case "state":
-		c = cmp.Compare(a.t.ReportState, b.t.ReportState)
-	case "resolvedAt": // NULL first, as MySQL sorts it ascending
-		switch {
-		case a.t.ResolvedAt == nil && b.t.ResolvedAt == nil:
-		case a.t.ResolvedAt == nil:
-			c = -1
-		case b.t.ResolvedAt == nil:
-			c = 1
-		default:
-			c = a.t.ResolvedAt.Compare(*b.t.ResolvedAt)
-		}
+		return int64(e.t.ReportState)
 	}
-	if f.desc {
-		c = -c
+	if e.t.ResolvedAt == nil {
+		return math.MinInt64
 	}
-	return c
+	return e.t.ResolvedAt.Unix()
 }
 
 func (s *Server) v2List(values url.Values) response {
@@ -348,8 +339,8 @@ func (s *Server) v2List(values url.Values) response {
 	// The list is in ID order, the final tie-break (IDs are unique).
 	sort.SliceStable(list, func(i, j int) bool {
 		for _, f := range q.sort {
-			if c := compareBy(f, list[i], list[j]); c != 0 {
-				return c < 0
+			if a, b := sortKey(f.name, list[i]), sortKey(f.name, list[j]); a != b {
+				return (a < b) != f.desc
 			}
 		}
 		return false

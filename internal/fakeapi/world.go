@@ -1,10 +1,10 @@
 package fakeapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"math/rand"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 )
@@ -76,14 +76,13 @@ func (t Ticket) normalize() Ticket {
 
 // entry is the stored form of a ticket. Its ticket and raw bytes never change
 // after creation (a change replaces the entry), so request handlers can keep
-// using entries after releasing the lock; only elem (a render cache) and
-// inOpen (guarded by Server.mu) are written later.
+// using entries after releasing the lock; only elem, a render cache, is
+// written later.
 type entry struct {
-	t      Ticket
-	raw    json.RawMessage // non-nil for PutRaw entries
-	at     int64           // ReportedAt in Unix seconds: the list sort key
-	inOpen bool
-	elem   atomic.Pointer[[]byte]
+	t    Ticket
+	raw  json.RawMessage // non-nil for PutRaw entries
+	at   int64           // ReportedAt in Unix seconds: the list sort key
+	elem atomic.Pointer[[]byte]
 }
 
 func newEntry(t Ticket) *entry {
@@ -103,12 +102,10 @@ func (e *entry) listBytes() []byte {
 	return b
 }
 
-// before reports whether a is served ahead of b: ReportedAt desc, ID desc.
-func before(a, b *entry) bool {
-	if a.at != b.at {
-		return a.at > b.at
-	}
-	return a.t.ID > b.t.ID
+// served orders entries as the open list serves them: ReportedAt desc, ID
+// desc.
+func served(a, b *entry) int {
+	return cmp.Or(cmp.Compare(b.at, a.at), cmp.Compare(b.t.ID, a.t.ID))
 }
 
 func (e *entry) belongsInOpen() bool {
@@ -118,30 +115,16 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// The methods below keep the indexes in step; callers hold s.mu for writing.
-
-func (s *Server) openInsert(e *entry) {
-	i := sort.Search(len(s.open), func(i int) bool { return before(e, s.open[i]) })
-	s.open = slices.Insert(s.open, i, e)
-	e.inOpen = true
-}
-
-func (s *Server) openRemove(e *entry) {
-	i := sort.Search(len(s.open), func(i int) bool { return !before(s.open[i], e) })
-	if i < len(s.open) && s.open[i] == e {
-		s.open = slices.Delete(s.open, i, i+1)
-	}
-	e.inOpen = false
-}
-
+// index and unindex keep the open list and byGame in step with tickets;
+// callers hold s.mu for writing. A bulk index appends to the open list and
+// leaves sorting it to New.
 func (s *Server) index(e *entry, bulk bool) {
 	if e.belongsInOpen() {
-		if bulk {
-			s.open = append(s.open, e)
-			e.inOpen = true
-		} else {
-			s.openInsert(e)
+		i := len(s.open)
+		if !bulk {
+			i, _ = slices.BinarySearchFunc(s.open, e, served)
 		}
+		s.open = slices.Insert(s.open, i, e)
 	}
 	if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 {
 		m := s.byGame[e.t.GameID]
@@ -154,8 +137,10 @@ func (s *Server) index(e *entry, bulk bool) {
 }
 
 func (s *Server) unindex(e *entry) {
-	if e.inOpen {
-		s.openRemove(e)
+	if e.belongsInOpen() {
+		if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
+			s.open = slices.Delete(s.open, i, i+1)
+		}
 	}
 	if m := s.byGame[e.t.GameID]; m != nil && m[e.t.ID] == e {
 		delete(m, e.t.ID)
@@ -375,58 +360,41 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		x := rng.Float64()
-		if x < 0.35 {
+		switch x := rng.Float64(); {
+		case x < 0.35:
 			s.addTicketLocked(rng, false)
-			continue
-		}
-		if x >= 0.85 {
-			if id, ok := s.randomClosedOut(rng); ok {
+		case x < 0.85:
+			e, ok := pickRandom(rng, s.open, func(e *entry) bool { return e.raw == nil })
+			if ok {
+				state := pick(x, []float64{0.60, 0.75, 0.80}, StateResolved, StateClosed, StateQuarantined, StateRequest)
+				s.setStateLocked(rng, e.t.ID, state, s.cat.randomDev(rng))
+			}
+		default:
+			id, ok := pickRandom(rng, s.ids, func(id int64) bool {
+				e := s.tickets[id]
+				return e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState)
+			})
+			if ok {
 				s.setStateLocked(rng, id, StateOpen, s.cat.randomDev(rng))
 			}
-			continue
 		}
-		id, ok := s.randomOpen(rng)
-		if !ok {
-			continue
-		}
-		state := StateResolved
-		switch {
-		case x >= 0.80:
-			state = StateRequest
-		case x >= 0.75:
-			state = StateQuarantined
-		case x >= 0.60:
-			state = StateClosed
-		}
-		s.setStateLocked(rng, id, state, s.cat.randomDev(rng))
 	}
 	s.churnLeaderboardsLocked(n)
 }
 
-func (s *Server) randomOpen(rng *rand.Rand) (int64, bool) {
+// pickRandom makes up to 8 random draws from list and returns the first
+// value ok accepts.
+func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
 	for range 8 {
-		if len(s.open) == 0 {
-			return 0, false
+		if len(list) == 0 {
+			break
 		}
-		if e := s.open[rng.Intn(len(s.open))]; e.raw == nil {
-			return e.t.ID, true
+		if v := list[rng.Intn(len(list))]; ok(v) {
+			return v, true
 		}
 	}
-	return 0, false
-}
-
-func (s *Server) randomClosedOut(rng *rand.Rand) (int64, bool) {
-	for range 8 {
-		if len(s.ids) == 0 {
-			return 0, false
-		}
-		e := s.tickets[s.ids[rng.Intn(len(s.ids))]]
-		if e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState) {
-			return e.t.ID, true
-		}
-	}
-	return 0, false
+	var zero T
+	return zero, false
 }
 
 // Leaderboard tickets are made from their own random stream, in ID gaps the
