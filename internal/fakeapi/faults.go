@@ -33,16 +33,6 @@ const (
 	FaultReset
 )
 
-var faultNames = []string{FaultTooManyRequests: "too_many_requests", FaultServerError: "server_error",
-	FaultHTML: "html", FaultTruncated: "truncated", FaultSlow: "slow", FaultReset: "reset"}
-
-func (k FaultKind) String() string {
-	if k > 0 && int(k) < len(faultNames) {
-		return faultNames[k]
-	}
-	return "fault(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Fault is one injected failure. Only the fields of its Kind matter.
 type Fault struct {
 	Kind       FaultKind

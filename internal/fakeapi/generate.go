@@ -325,24 +325,12 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 	con := consoles[g.console]
 	reporter := c.randomReporter(rng)
 	t := Ticket{
-		ID:                    id,
-		AchievementID:         a.id,
-		AchievementTitle:      a.title,
-		AchievementDesc:       a.desc,
-		AchievementType:       cloneStr(a.typ),
-		Points:                a.points,
-		BadgeName:             a.badge,
-		AchievementAuthor:     a.author,
-		AchievementAuthorULID: c.ulid(a.author),
-		GameID:                g.id,
-		ConsoleName:           con.name,
-		GameTitle:             g.title,
-		GameIcon:              g.icon,
-		ReportedAt:            at,
-		ReportNotes:           reportNotes(rng, con),
-		ReportedBy:            reporter,
-		ReportedByULID:        c.ulid(reporter),
-		Promoted:              a.promoted,
+		ID: id, AchievementID: a.id, AchievementTitle: a.title, AchievementDesc: a.desc,
+		AchievementType: cloneStr(a.typ), Points: a.points, BadgeName: a.badge,
+		AchievementAuthor: a.author, AchievementAuthorULID: c.ulid(a.author),
+		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
+		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		Promoted: a.promoted,
 	}
 	// 3 is a code newer than the consumer knows.
 	t.ReportType = choose(rng, []float64{0.75, 0.99}, TypeDidNotTrigger, TypeTriggeredAtWrongTime, 3)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,20 +67,18 @@ type Server struct {
 	rng     *rand.Rand
 	lbRNG   *rand.Rand // leaderboard tickets' own stream
 
+	v2Off   atomic.Bool
+	latency atomic.Int64 // time.Duration
+	hook    atomic.Pointer[func(*http.Request)]
+
 	ctl       sync.Mutex
-	v2Off     bool
 	faults    []Fault
 	faultRate float64
 	faultRNG  *rand.Rand
-	latency   time.Duration
-	hook      func(*http.Request)
 	counts    map[string]int
 }
 
-type gameInfo struct {
-	id                   int64
-	title, console, icon string
-}
+type gameInfo struct{ title, console, icon string }
 
 // New builds the world described by opts.
 func New(opts Options) *Server {
@@ -108,12 +107,12 @@ func New(opts Options) *Server {
 		byGame:  map[int64]map[int64]*entry{},
 		games:   map[int64]gameInfo{},
 		clock:   opts.Start.Unix(),
-		latency: opts.Latency,
 		counts:  map[string]int{},
-		v2Off:   opts.DisableV2,
 	}
+	s.v2Off.Store(opts.DisableV2)
+	s.latency.Store(int64(opts.Latency))
 	for _, g := range s.cat.games {
-		s.games[g.id] = gameInfo{id: g.id, title: g.title, console: consoles[g.console].name, icon: g.icon}
+		s.games[g.id] = gameInfo{g.title, consoles[g.console].name, g.icon}
 	}
 	if !opts.Empty {
 		gen := s.cat.generateTickets(rng, opts.Tickets, opts.OpenShare, opts.Start)
@@ -133,34 +132,19 @@ func New(opts Options) *Server {
 // SetHook sets a function called at the start of every authenticated API
 // request, before its response is computed and without any lock held, so it
 // may change the world.
-func (s *Server) SetHook(h func(r *http.Request)) {
-	s.ctl.Lock()
-	s.hook = h
-	s.ctl.Unlock()
-}
+func (s *Server) SetHook(h func(r *http.Request)) { s.hook.Store(&h) }
 
 func (s *Server) callHook(r *http.Request) {
-	s.ctl.Lock()
-	hook := s.hook
-	s.ctl.Unlock()
-	if hook != nil {
-		hook(r)
+	if h := s.hook.Load(); h != nil && *h != nil {
+		(*h)(r)
 	}
 }
 
 // SetLatency sets the delay added to every API request.
-func (s *Server) SetLatency(d time.Duration) {
-	s.ctl.Lock()
-	s.latency = d
-	s.ctl.Unlock()
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // SetV2 turns the v2 API on or off (off: every /api/v2 path answers 404).
-func (s *Server) SetV2(enabled bool) {
-	s.ctl.Lock()
-	s.v2Off = !enabled
-	s.ctl.Unlock()
-}
+func (s *Server) SetV2(enabled bool) { s.v2Off.Store(!enabled) }
 
 // Requests counts API requests by mode: "list", "ticket", "game",
 // "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
@@ -204,10 +188,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	respond := s.respond
 	switch {
 	case r.URL.Path == v2Prefix || strings.HasPrefix(r.URL.Path, v2Prefix+"/"):
-		s.ctl.Lock()
-		off := s.v2Off
-		s.ctl.Unlock()
-		if off {
+		if s.v2Off.Load() {
 			s.count("v2_disabled")
 			write(w, r, v2Error(http.StatusNotFound, "Not Found", ""), false)
 			return
@@ -230,10 +211,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.ctl.Lock()
-	latency := s.latency
-	s.ctl.Unlock()
-	if !sleepCtx(r.Context(), latency) {
+	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())) {
 		return
 	}
 	write(w, r, respond(r), faulted && f.Kind == FaultTruncated)
@@ -361,8 +339,8 @@ func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, co
 	if !ok {
 		return notFound("Game", gameID)
 	}
-	head := phpJSON(object{{"GameID", g.id}, {"GameTitle", g.title}, {"ConsoleName", g.console},
-		{"OpenTickets", len(list)}, {"URL", siteURL + "/game/" + strconv.FormatInt(g.id, 10) + "/tickets"}})
+	head := phpJSON(object{{"GameID", gameID}, {"GameTitle", g.title}, {"ConsoleName", g.console},
+		{"OpenTickets", len(list)}, {"URL", siteURL + "/game/" + strconv.FormatInt(gameID, 10) + "/tickets"}})
 	if !details {
 		return jsonResponse(http.StatusOK, head)
 	}

@@ -153,7 +153,7 @@ func (s *Server) respondV2(r *http.Request) response {
 type v2Query struct {
 	size, number int
 	sort         []sortField
-	ids          []int64 // nil: no filter[id]
+	ids          []int64 // filter[id], ascending; nil: none
 	filters      []func(*Ticket) bool
 }
 
@@ -162,24 +162,17 @@ type sortField struct {
 	desc bool
 }
 
-func intList(name, v string) ([]int64, error) {
-	var out []int64
+// intSet parses filter[name], a list of numbers.
+func intSet(name, v string) (map[int64]bool, error) {
+	out := map[int64]bool{}
 	for _, f := range strings.Split(v, ",") {
 		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("filter[%s]: %q is not a number", name, f)
 		}
-		out = append(out, n)
+		out[n] = true
 	}
 	return out, nil
-}
-
-func set[T comparable](list []T) map[T]bool {
-	out := make(map[T]bool, len(list))
-	for _, v := range list {
-		out[v] = true
-	}
-	return out
 }
 
 // codeSet parses filter[name], a list of the v2 names in names, into the set
@@ -232,18 +225,17 @@ func parseV2Query(q url.Values) (v2Query, error) {
 		case "filter[state]":
 			stateVals = v
 		case "filter[id]":
-			ids, err := intList("id", v)
+			want, err := intSet("id", v)
 			if err != nil {
 				return out, err
 			}
-			out.ids = ids
+			out.ids = slices.Sorted(maps.Keys(want))
 		case "filter[gameId]", "filter[achievementId]", "filter[leaderboardId]":
 			name := key[len("filter[") : len(key)-1]
-			list, err := intList(name, v)
+			want, err := intSet(name, v)
 			if err != nil {
 				return out, err
 			}
-			want := set(list)
 			out.filters = append(out.filters, func(t *Ticket) bool {
 				switch name {
 				case "gameId":
@@ -266,7 +258,10 @@ func parseV2Query(q url.Values) (v2Query, error) {
 			lb := v == "leaderboard"
 			out.filters = append(out.filters, func(t *Ticket) bool { return (t.LeaderboardID != 0) == lb })
 		case "filter[reporterUserId]", "filter[resolverUserId]":
-			want := set(strings.Split(v, ","))
+			want := map[string]bool{}
+			for _, f := range strings.Split(v, ",") {
+				want[f] = true
+			}
 			resolver := key == "filter[resolverUserId]"
 			out.filters = append(out.filters, func(t *Ticket) bool {
 				if resolver {
@@ -328,7 +323,7 @@ func (s *Server) v2List(values url.Values) response {
 	s.mu.RLock()
 	ids := s.byID
 	if q.ids != nil {
-		ids = slices.Compact(slices.Sorted(slices.Values(q.ids)))
+		ids = q.ids
 	}
 	for _, id := range ids {
 		if e := s.tickets[id]; q.match(e) {
@@ -348,13 +343,14 @@ func (s *Server) v2List(values url.Values) response {
 
 	total := len(list)
 	lastPage := max(1, (total+q.size-1)/q.size)
+	lo := (q.number - 1) * q.size
 	var from, to any
 	data := []object{}
-	for _, e := range page(list, int64((q.number-1)*q.size), int64(q.size)) {
+	for _, e := range page(list, int64(lo), int64(q.size)) {
 		data = append(data, renderV2(&e.t))
 	}
 	if len(data) > 0 {
-		from, to = (q.number-1)*q.size+1, (q.number-1)*q.size+len(data)
+		from, to = lo+1, lo+len(data)
 	}
 	link := func(n int) string {
 		v := maps.Clone(values)

@@ -102,8 +102,7 @@ func (e *entry) listBytes() []byte {
 	return b
 }
 
-// served orders entries as the open list serves them: ReportedAt desc, ID
-// desc.
+// served orders entries as the open list serves them: ReportedAt desc, ID desc.
 func served(a, b *entry) int {
 	return cmp.Or(cmp.Compare(b.at, a.at), cmp.Compare(b.t.ID, a.t.ID))
 }
@@ -149,9 +148,7 @@ func (s *Server) unindex(e *entry) {
 
 func (s *Server) putLocked(t Ticket, bulk bool) {
 	s.store(newEntry(t), bulk)
-	if _, ok := s.games[t.GameID]; !ok || !bulk {
-		s.games[t.GameID] = gameInfo{id: t.GameID, title: t.GameTitle, console: t.ConsoleName, icon: t.GameIcon}
-	}
+	s.games[t.GameID] = gameInfo{t.GameTitle, t.ConsoleName, t.GameIcon}
 }
 
 // store puts e in place of any entry with its ID.
@@ -303,10 +300,8 @@ func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) 
 	s.putLocked(t, false)
 }
 
-// restate moves t to state as RAWeb's ChangeTicketStateAction does: moving
-// to Resolved or Closed stamps ResolvedAt and the resolver, both from
-// resolution; leaving those states for any other clears them; other moves
-// leave them alone.
+// restate moves t to state as SetState describes; resolution gives the time
+// and user of a move to Resolved or Closed.
 func restate(t *Ticket, state int, resolution func() (time.Time, string)) {
 	wasResolved := isResolvedState(t.ReportState)
 	t.ReportState = state
