@@ -149,16 +149,13 @@ var (
 	emuVersions = []string{"1.16.0", "1.17.0", "1.18.0", "1.19.1", "1.3.6.0", "1.4.0", "v1.15.0", "2.0.2", "0.1-5570"}
 )
 
-func (c *catalogue) randomDev(rng *rand.Rand) string { return c.devs[rng.Intn(len(c.devs))] }
-
-func (c *catalogue) randomReporter(rng *rand.Rand) string {
-	return c.reporters[rng.Intn(len(c.reporters))]
-}
+// oneOf draws an element of list.
+func oneOf[T any](rng *rand.Rand, list []T) T { return list[rng.Intn(len(list))] }
 
 func uniqueNames(rng *rand.Rand, n int, seen map[string]bool, digits bool) []string {
 	out := make([]string, 0, n)
 	for len(out) < n {
-		name := nameHeads[rng.Intn(len(nameHeads))] + nameTails[rng.Intn(len(nameTails))]
+		name := oneOf(rng, nameHeads) + oneOf(rng, nameTails)
 		if digits || rng.Intn(3) == 0 {
 			name += fmt.Sprint(rng.Intn(1000))
 		}
@@ -194,17 +191,11 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 		nAch := 8 + rng.Intn(43)
 		for range nAch {
 			achID += 1 + int64(rng.Intn(5))
-			a := &achievement{
-				id:       achID,
-				title:    achTitles[rng.Intn(len(achTitles))],
-				desc:     achDesc(rng),
-				points:   achPoints[rng.Intn(len(achPoints))],
-				badge:    fmt.Sprintf("%05d", rng.Intn(400000)),
-				author:   c.randomDev(rng),
-				promoted: rng.Float64() >= 0.08,
-			}
-			if r := rng.Float64(); r < 0.35 {
-				typ := achTypes[rng.Intn(len(achTypes))]
+			a := &achievement{id: achID, title: oneOf(rng, achTitles), desc: achDesc(rng),
+				points: oneOf(rng, achPoints), badge: fmt.Sprintf("%05d", rng.Intn(400000)),
+				author: oneOf(rng, c.devs), promoted: rng.Float64() >= 0.08}
+			if rng.Float64() < 0.35 {
+				typ := oneOf(rng, achTypes)
 				a.typ = &typ
 			}
 			g.achs = append(g.achs, a)
@@ -217,10 +208,9 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 func gameTitle(rng *rand.Rand) string {
 	var title string
 	if rng.Float64() < 0.07 {
-		title = unicodeTitles[rng.Intn(len(unicodeTitles))]
+		title = oneOf(rng, unicodeTitles)
 	} else {
-		title = titleHeads[rng.Intn(len(titleHeads))] + " " + titleTails[rng.Intn(len(titleTails))] +
-			titleSuffixes[rng.Intn(len(titleSuffixes))]
+		title = oneOf(rng, titleHeads) + " " + oneOf(rng, titleTails) + oneOf(rng, titleSuffixes)
 	}
 	x := rng.Float64()
 	for _, tag := range titleTags {
@@ -237,7 +227,7 @@ func gameTitle(rng *rand.Rand) string {
 }
 
 func achDesc(rng *rand.Rand) string {
-	f := achDescs[rng.Intn(len(achDescs))]
+	f := oneOf(rng, achDescs)
 	n := strings.Count(f, "%d")
 	args := make([]any, n)
 	for i := range args {
@@ -257,10 +247,10 @@ func randHash(rng *rand.Rand) string {
 // client's trailer, the old "MD5:" form with <br> separators, notes whose
 // line breaks were stored as a literal backslash-n, and plain user text.
 func reportNotes(rng *rand.Rand, con console) string {
-	text := noteTexts[rng.Intn(len(noteTexts))]
+	text := oneOf(rng, noteTexts)
 	hash := randHash(rng)
-	core := con.cores[rng.Intn(len(con.cores))]
-	ver := emuVersions[rng.Intn(len(emuVersions))]
+	core := oneOf(rng, con.cores)
+	ver := oneOf(rng, emuVersions)
 	switch x := rng.Float64(); {
 	case x < 0.50: // modern client
 		emu := "RALibRetro"
@@ -321,12 +311,12 @@ func (c *catalogue) pickGame(rng *rand.Rand) int {
 // but not after limit.
 func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
 	g := c.games[c.pickGame(rng)]
-	a := g.achs[rng.Intn(len(g.achs))]
+	a := oneOf(rng, g.achs)
 	con := consoles[g.console]
-	reporter := c.randomReporter(rng)
+	reporter := oneOf(rng, c.reporters)
 	t := Ticket{
 		ID: id, AchievementID: a.id, AchievementTitle: a.title, AchievementDesc: a.desc,
-		AchievementType: cloneStr(a.typ), Points: a.points, BadgeName: a.badge,
+		AchievementType: clonePtr(a.typ), Points: a.points, BadgeName: a.badge,
 		AchievementAuthor: a.author, AchievementAuthorULID: c.ulid(a.author),
 		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
 		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
@@ -356,7 +346,7 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		by := a.author
 		switch x := rng.Float64(); {
 		case x < 0.35:
-			by = c.randomDev(rng)
+			by = oneOf(rng, c.devs)
 		case x < 0.45:
 			by = reporter // reporters close their own tickets
 		}
@@ -379,7 +369,7 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 	n := gi*8 + rng.Intn(5)
 	author := c.devs[n%len(c.devs)]
 	con := consoles[g.console]
-	reporter := c.randomReporter(rng)
+	reporter := oneOf(rng, c.reporters)
 	t := Ticket{
 		ID: id, LeaderboardID: 50000 + int64(n), LeaderboardTitle: lbTitles[n%len(lbTitles)],
 		AchievementAuthor: author, AchievementAuthorULID: c.ulid(author),
@@ -401,7 +391,7 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 		}
 		by := author
 		if rng.Intn(3) == 0 {
-			by = c.randomDev(rng)
+			by = oneOf(rng, c.devs)
 		}
 		ulid := c.ulid(by)
 		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &r, &by, &ulid
@@ -466,7 +456,8 @@ func ULIDFor(name string) string {
 
 func intPtr(v int) *int { return &v }
 
-func cloneStr(p *string) *string {
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
 	if p == nil {
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -64,20 +63,16 @@ type field struct {
 // do: the key order of every answer is part of what a consumer sees.
 type object []field
 
-func fmtTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.UTC().Format(timeLayout)
-	return &s
-}
-
 // renderV1 renders t as an element of RecentTickets (and of the game mode's
 // Tickets), in the order RAWeb's $getTicketsInfo builds it, or with single
 // as the i= answer: the columns of getTicket()'s SELECT in their order, then
 // the two descriptions and the URL that API_GetTicketData.php appends. The
 // ULID fields sit right after the user name they belong to.
 func renderV1(t *Ticket, single bool) []byte {
+	var resolvedAt any // null
+	if t.ResolvedAt != nil {
+		resolvedAt = t.ResolvedAt.UTC().Format(timeLayout)
+	}
 	o := object{
 		{"ID", t.ID},
 		{"AchievementID", t.AchievementID},
@@ -99,7 +94,7 @@ func renderV1(t *Ticket, single bool) []byte {
 		{"ReportNotes", t.ReportNotes},
 		{"ReportedBy", t.ReportedBy},
 		{"ReportedByULID", t.ReportedByULID},
-		{"ResolvedAt", fmtTime(t.ResolvedAt)},
+		{"ResolvedAt", resolvedAt},
 		{"ResolvedBy", t.ResolvedBy},
 		{"ResolvedByULID", t.ResolvedByULID},
 	}

@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"math"
@@ -82,18 +83,12 @@ type gameInfo struct{ title, console, icon string }
 
 // New builds the world described by opts.
 func New(opts Options) *Server {
-	if opts.Tickets <= 0 {
-		opts.Tickets = 1000
-	}
+	opts.Tickets = cmp.Or(max(opts.Tickets, 0), 1000)
 	if opts.OpenShare <= 0 || opts.OpenShare > 1 {
 		opts.OpenShare = 0.6
 	}
-	if opts.Username == "" {
-		opts.Username = "demo"
-	}
-	if opts.APIKey == "" {
-		opts.APIKey = "fake-api-key"
-	}
+	opts.Username = cmp.Or(opts.Username, "demo")
+	opts.APIKey = cmp.Or(opts.APIKey, "fake-api-key")
 	if opts.Start.IsZero() {
 		opts.Start = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -367,10 +362,7 @@ func (s *Server) mostReportedResponse(count int64) response {
 		}
 	}
 	ids := slices.SortedFunc(maps.Keys(open), func(a, b int64) int {
-		if open[a] != open[b] {
-			return open[b] - open[a]
-		}
-		return int(a - b)
+		return cmp.Or(cmp.Compare(open[b], open[a]), cmp.Compare(a, b))
 	})
 	games := make([]object, 0, len(ids))
 	for _, id := range page(ids, 0, count) {
@@ -392,13 +384,11 @@ func param(q url.Values, key string) string {
 }
 
 // phpNumber is the numeric prefix PHP's (int) cast reads: leading
-// whitespace, an optional sign and digits, with an optional fraction or
-// exponent.
+// whitespace, an optional sign and digits, an optional fraction or exponent.
 var phpNumber = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?[0-9]+)(\.[0-9]*)?([eE][+-]?[0-9]+)?`)
 
-// phpInt is PHP's (int) cast of a query string: the numeric prefix,
-// truncated if it is a float; anything unparsable is 0 and integer overflow
-// saturates.
+// phpInt is PHP's (int) cast of a query string: that prefix, truncated if it
+// is a float; anything unparsable is 0 and integer overflow saturates.
 func phpInt(s string) int64 {
 	m := phpNumber.FindStringSubmatch(s)
 	switch {
@@ -426,10 +416,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -62,13 +62,16 @@ func (e *entry) visibleV2() bool { return e.raw == nil && VisibleV2(e.t) }
 
 var jsonAPI = object{{"version", "1.0"}}
 
+func v2Response(status int, doc object) response {
+	return response{status: status, contentType: v2ContentType, body: phpJSON(doc)}
+}
+
 func v2Error(status int, title, detail string) response {
 	item := object{{"status", strconv.Itoa(status)}, {"title", title}}
 	if detail != "" {
 		item = append(item, field{"detail", detail})
 	}
-	return response{status: status, contentType: v2ContentType,
-		body: phpJSON(object{{"jsonapi", jsonAPI}, {"errors", []object{item}}})}
+	return v2Response(status, object{{"jsonapi", jsonAPI}, {"errors", []object{item}}})
 }
 
 // renderV2 is t as a JSON:API resource, fields in the order the site sends
@@ -143,10 +146,8 @@ func (s *Server) respondV2(r *http.Request) response {
 	if err != nil || id <= 0 || e == nil || !e.visibleV2() {
 		return v2Error(http.StatusNotFound, "Not Found", "")
 	}
-	res := renderV2(&e.t)
 	self := siteURL + v2Prefix + "/" + strconv.FormatInt(id, 10)
-	doc := object{{"jsonapi", jsonAPI}, {"links", object{{"self", self}}}, {"data", res}}
-	return response{status: http.StatusOK, contentType: v2ContentType, body: phpJSON(doc)}
+	return v2Response(http.StatusOK, object{{"jsonapi", jsonAPI}, {"links", object{{"self", self}}}, {"data", renderV2(&e.t)}})
 }
 
 // v2Query is a parsed collection request.
@@ -367,6 +368,5 @@ func (s *Server) v2List(values url.Values) response {
 	}
 	meta := object{{"page", object{{"currentPage", q.number}, {"from", from}, {"lastPage", lastPage},
 		{"perPage", q.size}, {"to", to}, {"total", total}}}}
-	doc := object{{"meta", meta}, {"jsonapi", jsonAPI}, {"links", links}, {"data", data}}
-	return response{status: http.StatusOK, contentType: v2ContentType, body: phpJSON(doc)}
+	return v2Response(http.StatusOK, object{{"meta", meta}, {"jsonapi", jsonAPI}, {"links", links}, {"data", data}})
 }

@@ -50,16 +50,11 @@ type Ticket struct {
 }
 
 func (t Ticket) clone() Ticket {
-	t.AchievementType = cloneStr(t.AchievementType)
-	t.ResolvedBy = cloneStr(t.ResolvedBy)
-	t.ResolvedByULID = cloneStr(t.ResolvedByULID)
-	if t.Hardcore != nil {
-		t.Hardcore = intPtr(*t.Hardcore)
-	}
-	if t.ResolvedAt != nil {
-		r := *t.ResolvedAt
-		t.ResolvedAt = &r
-	}
+	t.AchievementType = clonePtr(t.AchievementType)
+	t.Hardcore = clonePtr(t.Hardcore)
+	t.ResolvedAt = clonePtr(t.ResolvedAt)
+	t.ResolvedBy = clonePtr(t.ResolvedBy)
+	t.ResolvedByULID = clonePtr(t.ResolvedByULID)
 	return t
 }
 
@@ -68,8 +63,7 @@ func (t Ticket) normalize() Ticket {
 	t = t.clone()
 	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
 	if t.ResolvedAt != nil {
-		r := t.ResolvedAt.UTC().Truncate(time.Second)
-		t.ResolvedAt = &r
+		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
 	}
 	return t
 }
@@ -362,7 +356,7 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 			e, ok := pickRandom(rng, s.open, func(e *entry) bool { return e.raw == nil })
 			if ok {
 				state := pick(x, []float64{0.60, 0.75, 0.80}, StateResolved, StateClosed, StateQuarantined, StateRequest)
-				s.setStateLocked(rng, e.t.ID, state, s.cat.randomDev(rng))
+				s.setStateLocked(rng, e.t.ID, state, oneOf(rng, s.cat.devs))
 			}
 		default:
 			id, ok := pickRandom(rng, s.ids, func(id int64) bool {
@@ -370,7 +364,7 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 				return e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState)
 			})
 			if ok {
-				s.setStateLocked(rng, id, StateOpen, s.cat.randomDev(rng))
+				s.setStateLocked(rng, id, StateOpen, oneOf(rng, s.cat.devs))
 			}
 		}
 	}
@@ -454,7 +448,7 @@ func (s *Server) churnLeaderboardsLocked(n int) {
 	}
 	rng := s.lbRNG
 	for range (n + 19) / 20 {
-		e := s.tickets[lb[rng.Intn(len(lb))]]
+		e := s.tickets[oneOf(rng, lb)]
 		if e.t.Deleted {
 			continue
 		}
@@ -463,7 +457,7 @@ func (s *Server) churnLeaderboardsLocked(n int) {
 			state = StateOpen
 		}
 		t := e.t.clone()
-		restate(&t, state, func() (time.Time, string) { return time.Unix(s.clock, 0).UTC(), s.cat.randomDev(rng) })
+		restate(&t, state, func() (time.Time, string) { return time.Unix(s.clock, 0).UTC(), oneOf(rng, s.cat.devs) })
 		s.putLocked(t, false)
 	}
 }
