@@ -232,11 +232,7 @@ func (s *Server) Open() []Ticket {
 	defer s.mu.RUnlock()
 	out := make([]Ticket, len(s.open))
 	for i, e := range s.open {
-		if e.raw != nil {
-			out[i] = Ticket{ID: e.t.ID, ReportedAt: e.t.ReportedAt}
-		} else {
-			out[i] = e.t.clone()
-		}
+		out[i] = e.t.clone() // a PutRaw entry's t holds only ID and ReportedAt
 	}
 	return out
 }
@@ -378,7 +374,7 @@ func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
 		if len(list) == 0 {
 			break
 		}
-		if v := list[rng.Intn(len(list))]; ok(v) {
+		if v := oneOf(rng, list); ok(v) {
 			return v, true
 		}
 	}
