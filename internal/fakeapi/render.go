@@ -3,7 +3,7 @@ package fakeapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -103,15 +103,10 @@ func renderV1(t *Ticket, single bool) []byte {
 	stateDesc := field{"ReportStateDescription", nameOf(stateLabels, t.ReportState, "Invalid state")}
 	hardcore := field{"Hardcore", t.Hardcore}
 	if single {
-		o = append(o, state, hardcore)
-		o = append(o, people...)
-		o = append(o, stateDesc, typeDesc, field{"URL", siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10)})
-	} else {
-		o = append(o, typeDesc)
-		o = append(o, people...)
-		o = append(o, state, stateDesc, hardcore)
+		url := field{"URL", siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10)}
+		return phpJSON(slices.Concat(o, object{state, hardcore}, people, object{stateDesc, typeDesc, url}))
 	}
-	return phpJSON(o)
+	return phpJSON(slices.Concat(o, object{typeDesc}, people, object{state, stateDesc, hardcore}))
 }
 
 // phpJSON renders o the way PHP's json_encode does by default: members in
@@ -169,6 +164,7 @@ func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
 // encoding/json never emitting "\/" or raw non-ASCII outside strings, so any
 // '/' or non-ASCII character is string content.
 func phpEscape(src []byte) []byte {
+	const hex = "0123456789abcdef"
 	out := make([]byte, 0, len(src)+len(src)/8)
 	for _, r := range string(src) {
 		switch {
@@ -177,8 +173,9 @@ func phpEscape(src []byte) []byte {
 		case r < utf8.RuneSelf:
 			out = append(out, byte(r))
 		default:
-			for _, u := range utf16.AppendRune(nil, r) {
-				out = fmt.Appendf(out, `\u%04x`, u)
+			var pair [2]uint16
+			for _, u := range utf16.AppendRune(pair[:0], r) {
+				out = append(out, '\\', 'u', hex[u>>12], hex[u>>8&0xF], hex[u>>4&0xF], hex[u&0xF])
 			}
 		}
 	}
