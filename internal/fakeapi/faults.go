@@ -33,24 +33,6 @@ const (
 	FaultReset
 )
 
-func (k FaultKind) String() string {
-	switch k {
-	case FaultTooManyRequests:
-		return "too_many_requests"
-	case FaultServerError:
-		return "server_error"
-	case FaultHTML:
-		return "html"
-	case FaultTruncated:
-		return "truncated"
-	case FaultSlow:
-		return "slow"
-	case FaultReset:
-		return "reset"
-	}
-	return "fault(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Fault is one injected failure. Only the fields of its Kind matter.
 type Fault struct {
 	Kind       FaultKind
@@ -87,16 +69,18 @@ func (s *Server) nextFault() (Fault, bool) {
 	if s.faultRate <= 0 || s.faultRNG == nil || s.faultRNG.Float64() >= s.faultRate {
 		return Fault{}, false
 	}
-	random := []Fault{
-		{Kind: FaultTooManyRequests, RetryAfter: time.Second},
-		{Kind: FaultServerError, Status: 500},
-		{Kind: FaultServerError, Status: 502},
-		{Kind: FaultServerError, Status: 503},
-		{Kind: FaultHTML},
-		{Kind: FaultTruncated},
-		{Kind: FaultReset},
-	}
-	return random[s.faultRNG.Intn(len(random))], true
+	return randomFaults[s.faultRNG.Intn(len(randomFaults))], true
+}
+
+// randomFaults are the faults SetFaultRate draws from.
+var randomFaults = []Fault{
+	{Kind: FaultTooManyRequests, RetryAfter: time.Second},
+	{Kind: FaultServerError, Status: 500},
+	{Kind: FaultServerError, Status: 502},
+	{Kind: FaultServerError, Status: 503},
+	{Kind: FaultHTML},
+	{Kind: FaultTruncated},
+	{Kind: FaultReset},
 }
 
 const htmlErrorPage = `<!DOCTYPE html>
@@ -128,27 +112,17 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 			secs = 1
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = w.Write([]byte(`{"message":"Too Many Attempts."}`))
+		write(w, r, jsonResponse(http.StatusTooManyRequests, []byte(`{"message":"Too Many Attempts."}`)), false)
 	case FaultServerError:
 		status := f.Status
-		if status < 500 || status > 599 {
-			status = http.StatusInternalServerError
-		}
-		if status == http.StatusInternalServerError {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"message":"Server Error"}`))
+		if status < 500 || status > 599 || status == http.StatusInternalServerError {
+			write(w, r, serverError(), false)
 			break
 		}
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, gatewayPage, status, http.StatusText(status), status, http.StatusText(status))
+		text := http.StatusText(status)
+		write(w, r, response{status, "text/html", fmt.Appendf(nil, gatewayPage, status, text, status, text)}, false)
 	case FaultHTML:
-		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(htmlErrorPage))
+		write(w, r, response{http.StatusOK, "text/html; charset=UTF-8", []byte(htmlErrorPage)}, false)
 	case FaultSlow:
 		d := f.Delay
 		if d <= 0 {
@@ -157,9 +131,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		return !sleepCtx(r.Context(), d)
 	case FaultReset:
 		reset(w)
-	case FaultTruncated:
-		return false
-	default:
+	default: // FaultTruncated cuts the normal answer short
 		return false
 	}
 	return true
@@ -178,15 +150,4 @@ func reset(w http.ResponseWriter) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
-}
-
-// writeTruncated declares the full length but sends only half the body;
-// net/http then closes the connection because the handler wrote less than
-// its Content-Length.
-func writeTruncated(w http.ResponseWriter, resp response) {
-	w.Header().Set("Content-Type", resp.contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body[:len(resp.body)/2])
-	_ = http.NewResponseController(w).Flush()
 }

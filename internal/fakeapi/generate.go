@@ -58,7 +58,6 @@ type game struct {
 
 type achievement struct {
 	id       int64
-	game     *game
 	title    string
 	desc     string
 	typ      *string
@@ -150,23 +149,13 @@ var (
 	emuVersions = []string{"1.16.0", "1.17.0", "1.18.0", "1.19.1", "1.3.6.0", "1.4.0", "v1.15.0", "2.0.2", "0.1-5570"}
 )
 
-func (c *catalogue) randomDev(rng *rand.Rand) string { return c.devs[rng.Intn(len(c.devs))] }
-
-func (c *catalogue) randomReporter(rng *rand.Rand) string {
-	return c.reporters[rng.Intn(len(c.reporters))]
-}
-
-// pickGame skews towards the first games so some games collect many tickets
-// (useful for g= mode paging) while the long tail has few.
-func (c *catalogue) pickGame(rng *rand.Rand) *game {
-	x := rng.Float64()
-	return c.games[int(x*x*float64(len(c.games)))]
-}
+// oneOf draws an element of list.
+func oneOf[T any](rng *rand.Rand, list []T) T { return list[rng.Intn(len(list))] }
 
 func uniqueNames(rng *rand.Rand, n int, seen map[string]bool, digits bool) []string {
 	out := make([]string, 0, n)
 	for len(out) < n {
-		name := nameHeads[rng.Intn(len(nameHeads))] + nameTails[rng.Intn(len(nameTails))]
+		name := oneOf(rng, nameHeads) + oneOf(rng, nameTails)
 		if digits || rng.Intn(3) == 0 {
 			name += fmt.Sprint(rng.Intn(1000))
 		}
@@ -192,31 +181,21 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 		c.ulids[name] = ULIDFor(name)
 	}
 
-	nGames := 120 + tickets/500
-	if nGames > 800 {
-		nGames = 800
-	}
+	nGames := min(120+tickets/500, 800)
 	gameID := int64(1000)
 	achID := int64(10000)
-	for i := 0; i < nGames; i++ {
+	for range nGames {
 		gameID += 1 + int64(rng.Intn(60))
 		g := &game{id: gameID, console: rng.Intn(len(consoles)), title: gameTitle(rng),
 			icon: fmt.Sprintf("/Images/%06d.png", rng.Intn(100000))}
 		nAch := 8 + rng.Intn(43)
-		for j := 0; j < nAch; j++ {
+		for range nAch {
 			achID += 1 + int64(rng.Intn(5))
-			a := &achievement{
-				id:       achID,
-				game:     g,
-				title:    achTitles[rng.Intn(len(achTitles))],
-				desc:     achDesc(rng),
-				points:   achPoints[rng.Intn(len(achPoints))],
-				badge:    fmt.Sprintf("%05d", rng.Intn(400000)),
-				author:   c.randomDev(rng),
-				promoted: rng.Float64() >= 0.08,
-			}
-			if r := rng.Float64(); r < 0.35 {
-				typ := achTypes[rng.Intn(len(achTypes))]
+			a := &achievement{id: achID, title: oneOf(rng, achTitles), desc: achDesc(rng),
+				points: oneOf(rng, achPoints), badge: fmt.Sprintf("%05d", rng.Intn(400000)),
+				author: oneOf(rng, c.devs), promoted: rng.Float64() >= 0.08}
+			if rng.Float64() < 0.35 {
+				typ := oneOf(rng, achTypes)
 				a.typ = &typ
 			}
 			g.achs = append(g.achs, a)
@@ -229,10 +208,9 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 func gameTitle(rng *rand.Rand) string {
 	var title string
 	if rng.Float64() < 0.07 {
-		title = unicodeTitles[rng.Intn(len(unicodeTitles))]
+		title = oneOf(rng, unicodeTitles)
 	} else {
-		title = titleHeads[rng.Intn(len(titleHeads))] + " " + titleTails[rng.Intn(len(titleTails))] +
-			titleSuffixes[rng.Intn(len(titleSuffixes))]
+		title = oneOf(rng, titleHeads) + " " + oneOf(rng, titleTails) + oneOf(rng, titleSuffixes)
 	}
 	x := rng.Float64()
 	for _, tag := range titleTags {
@@ -249,7 +227,7 @@ func gameTitle(rng *rand.Rand) string {
 }
 
 func achDesc(rng *rand.Rand) string {
-	f := achDescs[rng.Intn(len(achDescs))]
+	f := oneOf(rng, achDescs)
 	n := strings.Count(f, "%d")
 	args := make([]any, n)
 	for i := range args {
@@ -269,10 +247,10 @@ func randHash(rng *rand.Rand) string {
 // client's trailer, the old "MD5:" form with <br> separators, notes whose
 // line breaks were stored as a literal backslash-n, and plain user text.
 func reportNotes(rng *rand.Rand, con console) string {
-	text := noteTexts[rng.Intn(len(noteTexts))]
+	text := oneOf(rng, noteTexts)
 	hash := randHash(rng)
-	core := con.cores[rng.Intn(len(con.cores))]
-	ver := emuVersions[rng.Intn(len(emuVersions))]
+	core := oneOf(rng, con.cores)
+	ver := oneOf(rng, emuVersions)
 	switch x := rng.Float64(); {
 	case x < 0.50: // modern client
 		emu := "RALibRetro"
@@ -304,86 +282,119 @@ func reportNotes(rng *rand.Rand, con console) string {
 	}
 }
 
+// choose draws x from rng and picks a value by the cumulative shares cuts.
+func choose[T any](rng *rand.Rand, cuts []float64, vals ...T) T {
+	return pick(rng.Float64(), cuts, vals...)
+}
+
+// pick returns vals[i] for the first cut x < cuts[i], or the last value.
+func pick[T any](x float64, cuts []float64, vals ...T) T {
+	for i, cut := range cuts {
+		if x < cut {
+			return vals[i]
+		}
+	}
+	return vals[len(cuts)]
+}
+
+// pickGame skews towards the first games so some games collect many tickets
+// (useful for g= mode paging) while the long tail has few. It returns the
+// game's index.
+func (c *catalogue) pickGame(rng *rand.Rand) int {
+	x := rng.Float64()
+	return int(x * x * float64(len(c.games)))
+}
+
 // newTicket builds a ticket for a random achievement. When open is true the
 // state is Open or Request, otherwise one of the closed-out states (with a
-// rare code the enum does not know).
+// rare code the enum does not know) and, if resolved, a ResolvedAt after at
+// but not after limit.
 func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
-	g := c.pickGame(rng)
-	a := g.achs[rng.Intn(len(g.achs))]
+	g := c.games[c.pickGame(rng)]
+	a := oneOf(rng, g.achs)
 	con := consoles[g.console]
-	reporter := c.randomReporter(rng)
+	reporter := oneOf(rng, c.reporters)
 	t := Ticket{
-		ID:                    id,
-		AchievementID:         a.id,
-		AchievementTitle:      a.title,
-		AchievementDesc:       a.desc,
-		AchievementType:       cloneStr(a.typ),
-		Points:                a.points,
-		BadgeName:             a.badge,
-		AchievementAuthor:     a.author,
-		AchievementAuthorULID: c.ulid(a.author),
-		GameID:                g.id,
-		ConsoleName:           con.name,
-		GameTitle:             g.title,
-		GameIcon:              g.icon,
-		ReportedAt:            at,
-		ReportNotes:           reportNotes(rng, con),
-		ReportedBy:            reporter,
-		ReportedByULID:        c.ulid(reporter),
-		Promoted:              a.promoted,
+		ID: id, AchievementID: a.id, AchievementTitle: a.title, AchievementDesc: a.desc,
+		AchievementType: clonePtr(a.typ), Points: a.points, BadgeName: a.badge,
+		AchievementAuthor: a.author, AchievementAuthorULID: c.ulid(a.author),
+		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
+		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		Promoted: a.promoted,
 	}
-	switch x := rng.Float64(); {
-	case x < 0.75:
-		t.ReportType = TypeDidNotTrigger
-	case x < 0.99:
-		t.ReportType = TypeTriggeredAtWrongTime
-	default:
-		t.ReportType = 3 // a code newer than the consumer knows
-	}
-	switch x := rng.Float64(); {
-	case x < 0.60:
-		t.Hardcore = intPtr(1)
-	case x < 0.85:
-		t.Hardcore = intPtr(0)
-	}
+	// 3 is a code newer than the consumer knows.
+	t.ReportType = choose(rng, []float64{0.75, 0.99}, TypeDidNotTrigger, TypeTriggeredAtWrongTime, 3)
+	t.Hardcore = choose(rng, []float64{0.60, 0.85}, intPtr(1), intPtr(0), nil)
 	if open {
-		t.ReportState = StateOpen
-		if rng.Float64() < 0.12 {
-			t.ReportState = StateRequest
-		}
+		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
 	}
-	switch x := rng.Float64(); {
-	case x < 0.70:
-		t.ReportState = StateResolved
-	case x < 0.94:
-		t.ReportState = StateClosed
-	case x < 0.99:
-		t.ReportState = StateQuarantined
-	default:
-		t.ReportState = 5
+	t.ReportState = choose(rng, []float64{0.70, 0.94, 0.99}, StateResolved, StateClosed, StateQuarantined, 5)
+	if !isResolvedState(t.ReportState) {
+		return t
 	}
+	resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
+	if resolved.After(limit) {
+		resolved = limit
+	}
+	if resolved.Before(at) {
+		resolved = at
+	}
+	t.ResolvedAt = &resolved
+	// A few old tickets lost their resolver (deleted account): null.
+	if rng.Float64() >= 0.02 {
+		by := a.author
+		switch x := rng.Float64(); {
+		case x < 0.35:
+			by = oneOf(rng, c.devs)
+		case x < 0.45:
+			by = reporter // reporters close their own tickets
+		}
+		ulid := c.ulid(by)
+		t.ResolvedBy, t.ResolvedByULID = &by, &ulid
+	}
+	return t
+}
+
+var lbTitles = []string{"Fastest Time", "High Score", "Any% Speedrun", "Boss Rush Time", "Most Coins",
+	"Time Attack: Stage 1", "Lowest Score", "Longest Combo", "Survival Mode", "100% Time", "Ghost Race"}
+
+// newLeaderboardTicket builds a ticket for one of the five leaderboards of a
+// random game, as newTicket does for achievements. The leaderboard's ID,
+// title and author derive from the game's place in the catalogue, so
+// nothing is stored.
+func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
+	gi := c.pickGame(rng)
+	g := c.games[gi]
+	n := gi*8 + rng.Intn(5)
+	author := c.devs[n%len(c.devs)]
+	con := consoles[g.console]
+	reporter := oneOf(rng, c.reporters)
+	t := Ticket{
+		ID: id, LeaderboardID: 50000 + int64(n), LeaderboardTitle: lbTitles[n%len(lbTitles)],
+		AchievementAuthor: author, AchievementAuthorULID: c.ulid(author),
+		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
+		ReportedAt: at, ReportType: TypeLeaderboardDidNotStart + rng.Intn(4),
+		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		Promoted: true,
+	}
+	t.Hardcore = choose(rng, []float64{0.5, 0.8}, intPtr(1), intPtr(0), nil)
+	if open {
+		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
+		return t
+	}
+	t.ReportState = choose(rng, []float64{0.65, 0.93}, StateResolved, StateClosed, StateQuarantined)
 	if isResolvedState(t.ReportState) {
-		resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
-		if resolved.After(limit) {
-			resolved = limit
+		r := at.Add(time.Duration(rng.Int63n(200*24*3600)) * time.Second)
+		if r.After(limit) {
+			r = limit
 		}
-		if resolved.Before(at) {
-			resolved = at
+		by := author
+		if rng.Intn(3) == 0 {
+			by = oneOf(rng, c.devs)
 		}
-		t.ResolvedAt = &resolved
-		// A few old tickets lost their resolver (deleted account): null.
-		if rng.Float64() >= 0.02 {
-			by := a.author
-			switch x := rng.Float64(); {
-			case x < 0.35:
-				by = c.randomDev(rng)
-			case x < 0.45:
-				by = reporter // reporters close their own tickets
-			}
-			ulid := c.ulid(by)
-			t.ResolvedBy, t.ResolvedByULID = &by, &ulid
-		}
+		ulid := c.ulid(by)
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &r, &by, &ulid
 	}
 	return t
 }
@@ -445,7 +456,8 @@ func ULIDFor(name string) string {
 
 func intPtr(v int) *int { return &v }
 
-func cloneStr(p *string) *string {
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
 	if p == nil {
 		return nil
 	}

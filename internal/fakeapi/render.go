@@ -3,8 +3,8 @@ package fakeapi
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -30,36 +30,22 @@ const (
 	TypeDidNotTrigger        = 2
 )
 
-// stateDescription mirrors RAWeb: TicketState::label() for the known states
-// ("Pending Review" is the label of Quarantined) and the old toString default
-// "Invalid state" for a code the enum does not know.
-func stateDescription(state int) string {
-	switch state {
-	case StateClosed:
-		return "Closed"
-	case StateOpen:
-		return "Open"
-	case StateResolved:
-		return "Resolved"
-	case StateRequest:
-		return "Request"
-	case StateQuarantined:
-		return "Pending Review"
-	default:
-		return "Invalid state"
-	}
-}
+// stateLabels mirrors RAWeb's TicketState::label() ("Pending Review" is the
+// label of Quarantined); a code the enum does not know gets the old
+// toString default "Invalid state". typeLabels mirrors TicketType::toString.
+var (
+	stateLabels = map[int]string{StateClosed: "Closed", StateOpen: "Open", StateResolved: "Resolved",
+		StateRequest: "Request", StateQuarantined: "Pending Review"}
+	typeLabels = map[int]string{TypeTriggeredAtWrongTime: "Triggered at the wrong time",
+		TypeDidNotTrigger: "Did not trigger"}
+)
 
-// typeDescription mirrors RAWeb's TicketType::toString.
-func typeDescription(typ int) string {
-	switch typ {
-	case TypeTriggeredAtWrongTime:
-		return "Triggered at the wrong time"
-	case TypeDidNotTrigger:
-		return "Did not trigger"
-	default:
-		return "Invalid ticket type"
+// nameOf returns names[code], or unknown for a code names lacks.
+func nameOf(names map[int]string, code int, unknown string) string {
+	if s, ok := names[code]; ok {
+		return s
 	}
+	return unknown
 }
 
 func isOpenState(state int) bool { return state == StateOpen || state == StateRequest }
@@ -67,209 +53,129 @@ func isOpenState(state int) bool { return state == StateOpen || state == StateRe
 // isResolvedState is TicketState::isResolved: only these set ResolvedAt.
 func isResolvedState(state int) bool { return state == StateResolved || state == StateClosed }
 
-// listItem is one element of RecentTickets (and of the game mode's Tickets),
-// in the order RAWeb's $getTicketsInfo builds it; the ULID fields sit right
-// after the user name they belong to.
-type listItem struct {
-	ID                     int64   `json:"ID"`
-	AchievementID          int64   `json:"AchievementID"`
-	AchievementTitle       string  `json:"AchievementTitle"`
-	AchievementDesc        string  `json:"AchievementDesc"`
-	AchievementType        *string `json:"AchievementType"`
-	Points                 int     `json:"Points"`
-	BadgeName              string  `json:"BadgeName"`
-	AchievementAuthor      string  `json:"AchievementAuthor"`
-	AchievementAuthorULID  string  `json:"AchievementAuthorULID"`
-	GameID                 int64   `json:"GameID"`
-	ConsoleName            string  `json:"ConsoleName"`
-	GameTitle              string  `json:"GameTitle"`
-	GameIcon               string  `json:"GameIcon"`
-	ReportedAt             string  `json:"ReportedAt"`
-	ReportType             int     `json:"ReportType"`
-	ReportTypeDescription  string  `json:"ReportTypeDescription"`
-	ReportNotes            string  `json:"ReportNotes"`
-	ReportedBy             string  `json:"ReportedBy"`
-	ReportedByULID         string  `json:"ReportedByULID"`
-	ResolvedAt             *string `json:"ResolvedAt"`
-	ResolvedBy             *string `json:"ResolvedBy"`
-	ResolvedByULID         *string `json:"ResolvedByULID"`
-	ReportState            int     `json:"ReportState"`
-	ReportStateDescription string  `json:"ReportStateDescription"`
-	Hardcore               *int    `json:"Hardcore"`
+// field is one member of an object.
+type field struct {
+	key string
+	val any
 }
 
-// singleItem is the i= answer: the columns of RAWeb's getTicket() query in
-// their SELECT order, then the two descriptions and the URL appended by
-// API_GetTicketData.php.
-type singleItem struct {
-	ID                     int64   `json:"ID"`
-	AchievementID          int64   `json:"AchievementID"`
-	AchievementTitle       string  `json:"AchievementTitle"`
-	AchievementDesc        string  `json:"AchievementDesc"`
-	AchievementType        *string `json:"AchievementType"`
-	Points                 int     `json:"Points"`
-	BadgeName              string  `json:"BadgeName"`
-	AchievementAuthor      string  `json:"AchievementAuthor"`
-	AchievementAuthorULID  string  `json:"AchievementAuthorULID"`
-	GameID                 int64   `json:"GameID"`
-	ConsoleName            string  `json:"ConsoleName"`
-	GameTitle              string  `json:"GameTitle"`
-	GameIcon               string  `json:"GameIcon"`
-	ReportedAt             string  `json:"ReportedAt"`
-	ReportType             int     `json:"ReportType"`
-	ReportState            int     `json:"ReportState"`
-	Hardcore               *int    `json:"Hardcore"`
-	ReportNotes            string  `json:"ReportNotes"`
-	ReportedBy             string  `json:"ReportedBy"`
-	ReportedByULID         string  `json:"ReportedByULID"`
-	ResolvedAt             *string `json:"ResolvedAt"`
-	ResolvedBy             *string `json:"ResolvedBy"`
-	ResolvedByULID         *string `json:"ResolvedByULID"`
-	ReportStateDescription string  `json:"ReportStateDescription"`
-	ReportTypeDescription  string  `json:"ReportTypeDescription"`
-	URL                    string  `json:"URL"`
-}
+// object is a JSON object whose members keep their order, as a PHP array's
+// do: the key order of every answer is part of what a consumer sees.
+type object []field
 
-// listHead and gameHead are the top-level keys that precede the ticket array,
-// in the order the PHP source assigns them.
-type listHead struct {
-	OpenTickets int    `json:"OpenTickets"`
-	URL         string `json:"URL"`
-}
-
-type gameHead struct {
-	GameID      int64  `json:"GameID"`
-	GameTitle   string `json:"GameTitle"`
-	ConsoleName string `json:"ConsoleName"`
-	OpenTickets int    `json:"OpenTickets"`
-	URL         string `json:"URL"`
-}
-
-type mostReportedGame struct {
-	GameID      int64  `json:"GameID"`
-	GameTitle   string `json:"GameTitle"`
-	GameIcon    string `json:"GameIcon"`
-	Console     string `json:"Console"`
-	OpenTickets int    `json:"OpenTickets"`
-}
-
-type mostReported struct {
-	MostReportedGames []mostReportedGame `json:"MostReportedGames"`
-	URL               string             `json:"URL"`
-}
-
-func fmtTime(t *time.Time) *string {
-	if t == nil {
-		return nil
+// renderV1 renders t as an element of RecentTickets (and of the game mode's
+// Tickets), in the order RAWeb's $getTicketsInfo builds it, or with single
+// as the i= answer: the columns of getTicket()'s SELECT in their order, then
+// the two descriptions and the URL that API_GetTicketData.php appends. The
+// ULID fields sit right after the user name they belong to.
+func renderV1(t *Ticket, single bool) []byte {
+	var resolvedAt any // null
+	if t.ResolvedAt != nil {
+		resolvedAt = t.ResolvedAt.UTC().Format(timeLayout)
 	}
-	s := t.UTC().Format(timeLayout)
-	return &s
+	o := object{
+		{"ID", t.ID},
+		{"AchievementID", t.AchievementID},
+		{"AchievementTitle", t.AchievementTitle},
+		{"AchievementDesc", t.AchievementDesc},
+		{"AchievementType", t.AchievementType},
+		{"Points", t.Points},
+		{"BadgeName", t.BadgeName},
+		{"AchievementAuthor", t.AchievementAuthor},
+		{"AchievementAuthorULID", t.AchievementAuthorULID},
+		{"GameID", t.GameID},
+		{"ConsoleName", t.ConsoleName},
+		{"GameTitle", t.GameTitle},
+		{"GameIcon", t.GameIcon},
+		{"ReportedAt", t.ReportedAt.UTC().Format(timeLayout)},
+		{"ReportType", t.ReportType},
+	}
+	people := object{
+		{"ReportNotes", t.ReportNotes},
+		{"ReportedBy", t.ReportedBy},
+		{"ReportedByULID", t.ReportedByULID},
+		{"ResolvedAt", resolvedAt},
+		{"ResolvedBy", t.ResolvedBy},
+		{"ResolvedByULID", t.ResolvedByULID},
+	}
+	typeDesc := field{"ReportTypeDescription", nameOf(typeLabels, t.ReportType, "Invalid ticket type")}
+	state := field{"ReportState", t.ReportState}
+	stateDesc := field{"ReportStateDescription", nameOf(stateLabels, t.ReportState, "Invalid state")}
+	hardcore := field{"Hardcore", t.Hardcore}
+	if single {
+		url := field{"URL", siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10)}
+		return phpJSON(slices.Concat(o, object{state, hardcore}, people, object{stateDesc, typeDesc, url}))
+	}
+	return phpJSON(slices.Concat(o, object{typeDesc}, people, object{state, stateDesc, hardcore}))
 }
 
-func renderListItem(t *Ticket) []byte {
-	return phpJSON(listItem{
-		ID:                     t.ID,
-		AchievementID:          t.AchievementID,
-		AchievementTitle:       t.AchievementTitle,
-		AchievementDesc:        t.AchievementDesc,
-		AchievementType:        t.AchievementType,
-		Points:                 t.Points,
-		BadgeName:              t.BadgeName,
-		AchievementAuthor:      t.AchievementAuthor,
-		AchievementAuthorULID:  t.AchievementAuthorULID,
-		GameID:                 t.GameID,
-		ConsoleName:            t.ConsoleName,
-		GameTitle:              t.GameTitle,
-		GameIcon:               t.GameIcon,
-		ReportedAt:             t.ReportedAt.UTC().Format(timeLayout),
-		ReportType:             t.ReportType,
-		ReportTypeDescription:  typeDescription(t.ReportType),
-		ReportNotes:            t.ReportNotes,
-		ReportedBy:             t.ReportedBy,
-		ReportedByULID:         t.ReportedByULID,
-		ResolvedAt:             fmtTime(t.ResolvedAt),
-		ResolvedBy:             t.ResolvedBy,
-		ResolvedByULID:         t.ResolvedByULID,
-		ReportState:            t.ReportState,
-		ReportStateDescription: stateDescription(t.ReportState),
-		Hardcore:               t.Hardcore,
-	})
-}
-
-func renderSingle(t *Ticket) []byte {
-	return phpJSON(singleItem{
-		ID:                     t.ID,
-		AchievementID:          t.AchievementID,
-		AchievementTitle:       t.AchievementTitle,
-		AchievementDesc:        t.AchievementDesc,
-		AchievementType:        t.AchievementType,
-		Points:                 t.Points,
-		BadgeName:              t.BadgeName,
-		AchievementAuthor:      t.AchievementAuthor,
-		AchievementAuthorULID:  t.AchievementAuthorULID,
-		GameID:                 t.GameID,
-		ConsoleName:            t.ConsoleName,
-		GameTitle:              t.GameTitle,
-		GameIcon:               t.GameIcon,
-		ReportedAt:             t.ReportedAt.UTC().Format(timeLayout),
-		ReportType:             t.ReportType,
-		ReportState:            t.ReportState,
-		Hardcore:               t.Hardcore,
-		ReportNotes:            t.ReportNotes,
-		ReportedBy:             t.ReportedBy,
-		ReportedByULID:         t.ReportedByULID,
-		ResolvedAt:             fmtTime(t.ResolvedAt),
-		ResolvedBy:             t.ResolvedBy,
-		ResolvedByULID:         t.ResolvedByULID,
-		ReportStateDescription: stateDescription(t.ReportState),
-		ReportTypeDescription:  typeDescription(t.ReportType),
-		URL:                    siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10),
-	})
-}
-
-// phpJSON marshals v with encoding/json (so the struct fixes the key order)
-// and then re-escapes it the way PHP's json_encode does by default: "/" as
-// "\/" and every non-ASCII character as \uXXXX (surrogate pairs above the
-// BMP), HTML characters left alone. Consumers therefore see the same escape
-// sequences the real site sends.
-func phpJSON(v any) []byte {
+// phpJSON renders o the way PHP's json_encode does by default: members in
+// order, "/" as "\/" and every non-ASCII character as \uXXXX (surrogate
+// pairs above the BMP), HTML characters left alone. Consumers therefore see
+// the same escape sequences the real site sends.
+func phpJSON(o object) []byte {
 	var buf bytes.Buffer
+	buf.Grow(1024)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only our own plain structs reach here; they always marshal.
-		panic("fakeapi: marshal: " + err.Error())
+	appendJSON(&buf, enc, o)
+	return phpEscape(buf.Bytes())
+}
+
+// appendJSON writes objects and lists of them member by member, and any
+// other value as encoding/json does (enc writes to buf).
+func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
+	switch v := v.(type) {
+	case object:
+		buf.WriteByte('{')
+		for i, f := range v {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('"')
+			buf.WriteString(f.key)
+			buf.WriteString(`":`)
+			appendJSON(buf, enc, f.val)
+		}
+		buf.WriteByte('}')
+	case []object:
+		buf.WriteByte('[')
+		for i, o := range v {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			appendJSON(buf, enc, o)
+		}
+		buf.WriteByte(']')
+	case int:
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v), 10))
+	case int64:
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), v, 10))
+	default:
+		if err := enc.Encode(v); err != nil {
+			// Only our own plain values reach here; they always marshal.
+			panic("fakeapi: marshal: " + err.Error())
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
-	return phpEscape(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
 }
 
 // phpEscape rewrites Go JSON output into PHP's default escaping. It relies on
 // encoding/json never emitting "\/" or raw non-ASCII outside strings, so any
-// '/' or byte >= 0x80 is string content.
+// '/' or non-ASCII character is string content.
 func phpEscape(src []byte) []byte {
 	const hex = "0123456789abcdef"
 	out := make([]byte, 0, len(src)+len(src)/8)
-	appendU := func(r rune) {
-		out = append(out, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
-	}
-	for i := 0; i < len(src); {
-		b := src[i]
+	for _, r := range string(src) {
 		switch {
-		case b == '/':
+		case r == '/':
 			out = append(out, '\\', '/')
-			i++
-		case b < utf8.RuneSelf:
-			out = append(out, b)
-			i++
+		case r < utf8.RuneSelf:
+			out = append(out, byte(r))
 		default:
-			r, size := utf8.DecodeRune(src[i:])
-			i += size
-			if r > 0xFFFF {
-				r1, r2 := utf16.EncodeRune(r)
-				appendU(r1)
-				appendU(r2)
-			} else {
-				appendU(r)
+			var pair [2]uint16
+			for _, u := range utf16.AppendRune(pair[:0], r) {
+				out = append(out, '\\', 'u', hex[u>>12], hex[u>>8&0xF], hex[u>>4&0xF], hex[u&0xF])
 			}
 		}
 	}

@@ -1,16 +1,19 @@
 package fakeapi
 
 import (
-	"bytes"
+	"cmp"
 	"context"
+	"maps"
 	"math"
 	"math/rand"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,44 +59,36 @@ type Server struct {
 	mu      sync.RWMutex
 	tickets map[int64]*entry
 	ids     []int64  // every ID ever stored, in insertion order (for Churn)
-	open    []*entry // the open list, sorted by before()
+	byID    []int64  // every stored ID, ascending (All, v2's sort=id)
+	open    []*entry // the open list, sorted by served()
 	byGame  map[int64]map[int64]*entry
 	games   map[int64]gameInfo
 	maxID   int64
 	clock   int64 // simulated now, Unix seconds; never behind any stored time
 	rng     *rand.Rand
-	byID    []int64    // every stored ID, ascending (v2's sort=id)
-	lbRNG   *rand.Rand // leaderboard tickets' own stream (v2.go)
-	v2Off   bool       // guarded by ctl
+	lbRNG   *rand.Rand // leaderboard tickets' own stream
+
+	v2Off   atomic.Bool
+	latency atomic.Int64 // time.Duration
+	hook    atomic.Pointer[func(*http.Request)]
 
 	ctl       sync.Mutex
 	faults    []Fault
 	faultRate float64
 	faultRNG  *rand.Rand
-	latency   time.Duration
-	hook      func(*http.Request)
 	counts    map[string]int
 }
 
-type gameInfo struct {
-	id                   int64
-	title, console, icon string
-}
+type gameInfo struct{ title, console, icon string }
 
 // New builds the world described by opts.
 func New(opts Options) *Server {
-	if opts.Tickets <= 0 {
-		opts.Tickets = 1000
-	}
+	opts.Tickets = cmp.Or(max(opts.Tickets, 0), 1000)
 	if opts.OpenShare <= 0 || opts.OpenShare > 1 {
 		opts.OpenShare = 0.6
 	}
-	if opts.Username == "" {
-		opts.Username = "demo"
-	}
-	if opts.APIKey == "" {
-		opts.APIKey = "fake-api-key"
-	}
+	opts.Username = cmp.Or(opts.Username, "demo")
+	opts.APIKey = cmp.Or(opts.APIKey, "fake-api-key")
 	if opts.Start.IsZero() {
 		opts.Start = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -107,12 +102,12 @@ func New(opts Options) *Server {
 		byGame:  map[int64]map[int64]*entry{},
 		games:   map[int64]gameInfo{},
 		clock:   opts.Start.Unix(),
-		latency: opts.Latency,
 		counts:  map[string]int{},
-		v2Off:   opts.DisableV2,
 	}
+	s.v2Off.Store(opts.DisableV2)
+	s.latency.Store(int64(opts.Latency))
 	for _, g := range s.cat.games {
-		s.games[g.id] = gameInfo{id: g.id, title: g.title, console: consoles[g.console].name, icon: g.icon}
+		s.games[g.id] = gameInfo{g.title, consoles[g.console].name, g.icon}
 	}
 	if !opts.Empty {
 		gen := s.cat.generateTickets(rng, opts.Tickets, opts.OpenShare, opts.Start)
@@ -120,12 +115,7 @@ func New(opts Options) *Server {
 		for _, t := range gen {
 			s.putLocked(t, true)
 		}
-		slices.SortFunc(s.open, func(a, b *entry) int {
-			if before(a, b) {
-				return -1
-			}
-			return 1
-		})
+		slices.SortFunc(s.open, served)
 	}
 	// Later events draw from their own stream so they do not depend on how
 	// much randomness generation happened to consume.
@@ -137,18 +127,19 @@ func New(opts Options) *Server {
 // SetHook sets a function called at the start of every authenticated API
 // request, before its response is computed and without any lock held, so it
 // may change the world.
-func (s *Server) SetHook(h func(r *http.Request)) {
-	s.ctl.Lock()
-	s.hook = h
-	s.ctl.Unlock()
+func (s *Server) SetHook(h func(r *http.Request)) { s.hook.Store(&h) }
+
+func (s *Server) callHook(r *http.Request) {
+	if h := s.hook.Load(); h != nil && *h != nil {
+		(*h)(r)
+	}
 }
 
 // SetLatency sets the delay added to every API request.
-func (s *Server) SetLatency(d time.Duration) {
-	s.ctl.Lock()
-	s.latency = d
-	s.ctl.Unlock()
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// SetV2 turns the v2 API on or off (off: every /api/v2 path answers 404).
+func (s *Server) SetV2(enabled bool) { s.v2Off.Store(!enabled) }
 
 // Requests counts API requests by mode: "list", "ticket", "game",
 // "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
@@ -157,11 +148,7 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) Requests() map[string]int {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.counts)
 }
 
 func (s *Server) count(mode string) {
@@ -181,19 +168,24 @@ func jsonResponse(status int, body []byte) response {
 	return response{status: status, contentType: "application/json", body: body}
 }
 
-func errorBody(msg string) []byte {
-	return phpJSON(struct {
-		Error string `json:"error"`
-	}{msg})
+func notFound(what string, id int64) response {
+	return jsonResponse(http.StatusNotFound, phpJSON(object{{"error", what + " ID " + strconv.FormatInt(id, 10) + " not found"}}))
+}
+
+// serverError is Laravel's answer to an exception; a negative c leads to
+// one: limit() ignores a negative value, leaving "offset N" without LIMIT,
+// which MySQL rejects.
+func serverError() response {
+	return jsonResponse(http.StatusInternalServerError, []byte(`{"message":"Server Error"}`))
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	respond := s.respond
 	switch {
-	case isV2Path(r.URL.Path):
-		if !s.v2Enabled() {
+	case r.URL.Path == v2Prefix || strings.HasPrefix(r.URL.Path, v2Prefix+"/"):
+		if s.v2Off.Load() {
 			s.count("v2_disabled")
-			writeV2(w, r, v2Error(http.StatusNotFound, "Not Found", ""))
+			write(w, r, v2Error(http.StatusNotFound, "Not Found", ""), false)
 			return
 		}
 		respond = s.respondV2
@@ -214,22 +206,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.ctl.Lock()
-	latency := s.latency
-	s.ctl.Unlock()
-	if !sleepCtx(r.Context(), latency) {
+	if !sleepCtx(r.Context(), time.Duration(s.latency.Load())) {
 		return
 	}
+	write(w, r, respond(r), faulted && f.Kind == FaultTruncated)
+}
 
-	resp := respond(r)
-	if faulted && f.Kind == FaultTruncated {
-		writeTruncated(w, resp)
-		return
-	}
+// write sends resp. With truncated it declares the full length but sends
+// only half the body; net/http then closes the connection because the
+// handler wrote less than its Content-Length.
+func write(w http.ResponseWriter, r *http.Request, resp response, truncated bool) {
 	w.Header().Set("Content-Type", resp.contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
-	if r.Method != http.MethodHead {
+	switch {
+	case r.Method == http.MethodHead:
+	case truncated:
+		_, _ = w.Write(resp.body[:len(resp.body)/2])
+		_ = http.NewResponseController(w).Flush()
+	default:
 		_, _ = w.Write(resp.body)
 	}
 }
@@ -240,55 +235,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // real endpoint are not simulated and fall through to the open list.
 func (s *Server) respond(r *http.Request) response {
 	q := r.URL.Query()
-	if y, _ := lastValue(q, "y"); y != s.opts.APIKey {
+	if param(q, "y") != s.opts.APIKey {
 		s.count("unauthorized")
 		return jsonResponse(http.StatusUnauthorized, []byte(`{"message":"Unauthenticated."}`))
 	}
-	s.ctl.Lock()
-	hook := s.hook
-	s.ctl.Unlock()
-	if hook != nil {
-		hook(r)
-	}
+	s.callHook(r)
 
 	// $count = min((int) query('c', '10'), 100); $offset = (int) query('o').
 	count := int64(10)
-	if c, ok := lastValue(q, "c"); ok {
-		count = phpInt(c)
+	if q.Has("c") {
+		count = phpInt(param(q, "c"))
 	}
 	count = min(count, 100)
-	o, _ := lastValue(q, "o")
-	offset := max(phpInt(o), 0) // Laravel's offset() clamps at 0
+	offset := max(phpInt(param(q, "o")), 0) // Laravel's offset() clamps at 0
 
-	if i := phpInt(firstOf(lastValue(q, "i"))); i > 0 {
+	if i := phpInt(param(q, "i")); i > 0 {
 		s.count("ticket")
 		return s.ticketResponse(i)
 	}
-	flag := phpInt(firstOf(lastValue(q, "f")))
+	flag := phpInt(param(q, "f"))
 	if flag == 1 {
 		s.count("most_reported")
 		return s.mostReportedResponse(count)
 	}
-	if g := phpInt(firstOf(lastValue(q, "g"))); g > 0 {
+	if g := phpInt(param(q, "g")); g > 0 {
 		s.count("game")
-		d := phpInt(firstOf(lastValue(q, "d")))
-		return s.gameResponse(g, flag == 5, d == 1, offset, count)
+		return s.gameResponse(g, flag == 5, phpInt(param(q, "d")) == 1, offset, count)
 	}
 	s.count("list")
 	return s.listResponse(offset, count)
 }
 
-// serverError is what a negative c leads to: Laravel's limit() ignores a
-// negative value, leaving "offset N" without LIMIT, which MySQL rejects.
-func serverError() response {
-	return jsonResponse(http.StatusInternalServerError, []byte(`{"message":"Server Error"}`))
-}
-
-// window returns the [lo, hi) slice bounds of a page over n items.
-func window(n int, offset, count int64) (int, int) {
-	lo := min(offset, int64(n))
-	hi := min(lo+count, int64(n))
-	return int(lo), int(hi)
+// page returns the page of list at offset, of at most count items.
+func page[T any](list []T, offset, count int64) []T {
+	lo := min(offset, int64(len(list)))
+	hi := min(lo+count, int64(len(list)))
+	return list[lo:hi]
 }
 
 func (s *Server) listResponse(offset, count int64) response {
@@ -297,31 +279,28 @@ func (s *Server) listResponse(offset, count int64) response {
 	}
 	s.mu.RLock()
 	total := len(s.open)
-	lo, hi := window(total, offset, count)
-	page := slices.Clone(s.open[lo:hi])
+	list := slices.Clone(page(s.open, offset, count))
 	s.mu.RUnlock()
 
-	head := phpJSON(listHead{OpenTickets: total, URL: siteURL + "/tickets"})
-	return jsonResponse(http.StatusOK, withArray(head, "RecentTickets", page))
+	head := object{{"OpenTickets", total}, {"URL", siteURL + "/tickets"}}
+	return jsonResponse(http.StatusOK, withArray(phpJSON(head), "RecentTickets", list))
 }
 
 // withArray appends ,"key":[elements] to a rendered JSON object.
-func withArray(head []byte, key string, page []*entry) []byte {
+func withArray(head []byte, key string, list []*entry) []byte {
 	size := len(head) + len(key) + 8
-	for _, e := range page {
+	for _, e := range list {
 		size += len(e.listBytes()) + 1
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	buf.Write(head[:len(head)-1])
-	buf.WriteString(`,"` + key + `":[`)
-	for i, e := range page {
+	out := append(make([]byte, 0, size), head[:len(head)-1]...)
+	out = append(out, `,"`+key+`":[`...)
+	for i, e := range list {
 		if i > 0 {
-			buf.WriteByte(',')
+			out = append(out, ',')
 		}
-		buf.Write(e.listBytes())
+		out = append(out, e.listBytes()...)
 	}
-	buf.WriteString("]}")
-	return buf.Bytes()
+	return append(out, "]}"...)
 }
 
 func (s *Server) ticketResponse(id int64) response {
@@ -330,11 +309,11 @@ func (s *Server) ticketResponse(id int64) response {
 	s.mu.RUnlock()
 	switch {
 	case e == nil || e.t.Deleted || e.t.LeaderboardID != 0: // v1 knows no leaderboard tickets
-		return jsonResponse(http.StatusNotFound, errorBody("Ticket ID "+strconv.FormatInt(id, 10)+" not found"))
+		return notFound("Ticket", id)
 	case e.raw != nil:
 		return jsonResponse(http.StatusOK, e.raw)
 	}
-	return jsonResponse(http.StatusOK, renderSingle(&e.t))
+	return jsonResponse(http.StatusOK, renderV1(&e.t, true))
 }
 
 // gameResponse follows the source: Ticket::forGame($game) restricted to
@@ -346,33 +325,25 @@ func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, co
 	s.mu.RLock()
 	g, ok := s.games[gameID]
 	var list []*entry
-	if ok {
-		for _, e := range s.byGame[gameID] {
-			if e.t.Promoted != unofficial {
-				list = append(list, e)
-			}
+	for _, e := range s.byGame[gameID] {
+		if e.t.Promoted != unofficial {
+			list = append(list, e)
 		}
 	}
 	s.mu.RUnlock()
 	if !ok {
-		return jsonResponse(http.StatusNotFound, errorBody("Game ID "+strconv.FormatInt(gameID, 10)+" not found"))
+		return notFound("Game", gameID)
 	}
-	head := phpJSON(gameHead{GameID: g.id, GameTitle: g.title, ConsoleName: g.console, OpenTickets: len(list),
-		URL: siteURL + "/game/" + strconv.FormatInt(g.id, 10) + "/tickets"})
+	head := phpJSON(object{{"GameID", gameID}, {"GameTitle", g.title}, {"ConsoleName", g.console},
+		{"OpenTickets", len(list)}, {"URL", siteURL + "/game/" + strconv.FormatInt(gameID, 10) + "/tickets"}})
 	if !details {
 		return jsonResponse(http.StatusOK, head)
 	}
 	if count < 0 {
 		return serverError()
 	}
-	slices.SortFunc(list, func(a, b *entry) int {
-		if before(a, b) {
-			return -1
-		}
-		return 1
-	})
-	lo, hi := window(len(list), offset, count)
-	return jsonResponse(http.StatusOK, withArray(head, "Tickets", list[lo:hi]))
+	slices.SortFunc(list, served)
+	return jsonResponse(http.StatusOK, withArray(head, "Tickets", page(list, offset, count)))
 }
 
 // mostReportedResponse is gamesSortedByOpenTickets($count): open and request
@@ -383,90 +354,56 @@ func (s *Server) mostReportedResponse(count int64) response {
 		count = 20
 	}
 	s.mu.RLock()
-	byGame := map[int64]int{}
+	defer s.mu.RUnlock()
+	open := map[int64]int{}
 	for _, e := range s.open {
 		if e.raw == nil {
-			byGame[e.t.GameID]++
+			open[e.t.GameID]++
 		}
 	}
-	out := make([]mostReportedGame, 0, len(byGame))
-	for id, n := range byGame {
-		g := s.games[id]
-		out = append(out, mostReportedGame{GameID: id, GameTitle: g.title, GameIcon: g.icon, Console: g.console, OpenTickets: n})
-	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b mostReportedGame) int {
-		if a.OpenTickets != b.OpenTickets {
-			return b.OpenTickets - a.OpenTickets
-		}
-		return int(a.GameID - b.GameID)
+	ids := slices.SortedFunc(maps.Keys(open), func(a, b int64) int {
+		return cmp.Or(cmp.Compare(open[b], open[a]), cmp.Compare(a, b))
 	})
-	if int64(len(out)) > count {
-		out = out[:count]
+	games := make([]object, 0, len(ids))
+	for _, id := range page(ids, 0, count) {
+		g := s.games[id]
+		games = append(games, object{{"GameID", id}, {"GameTitle", g.title}, {"GameIcon", g.icon},
+			{"Console", g.console}, {"OpenTickets", open[id]}})
 	}
-	return jsonResponse(http.StatusOK, phpJSON(mostReported{MostReportedGames: out, URL: siteURL + "/manage/most-reported-games"}))
+	doc := object{{"MostReportedGames", games}, {"URL", siteURL + "/manage/most-reported-games"}}
+	return jsonResponse(http.StatusOK, phpJSON(doc))
 }
 
-// lastValue returns the last value of key, as PHP keeps the last of
-// repeated query parameters.
-func lastValue(q url.Values, key string) (string, bool) {
-	v, ok := q[key]
-	if !ok || len(v) == 0 {
-		return "", false
+// param returns the last value of key, as PHP keeps the last of repeated
+// query parameters.
+func param(q url.Values, key string) string {
+	if v := q[key]; len(v) > 0 {
+		return v[len(v)-1]
 	}
-	return v[len(v)-1], true
+	return ""
 }
 
-func firstOf(s string, _ bool) string { return s }
+// phpNumber is the numeric prefix PHP's (int) cast reads: leading
+// whitespace, an optional sign and digits, an optional fraction or exponent.
+var phpNumber = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?[0-9]+)(\.[0-9]*)?([eE][+-]?[0-9]+)?`)
 
-// phpInt is PHP's (int) cast of a query string: leading whitespace, an
-// optional sign and digits (with an optional fraction or exponent, then
-// truncated); anything unparsable is 0 and overflow saturates.
+// phpInt is PHP's (int) cast of a query string: that prefix, truncated if it
+// is a float; anything unparsable is 0 and integer overflow saturates.
 func phpInt(s string) int64 {
-	s = strings.TrimLeft(s, " \t\n\r\v\f")
-	end := 0
-	if end < len(s) && (s[end] == '+' || s[end] == '-') {
-		end++
-	}
-	digits := end
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	if end == digits {
+	m := phpNumber.FindStringSubmatch(s)
+	switch {
+	case m == nil:
 		return 0
-	}
-	intEnd := end
-	isFloat := false
-	if end < len(s) && s[end] == '.' {
-		end++
-		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-			end++
-		}
-		isFloat = true
-	}
-	if end < len(s) && (s[end] == 'e' || s[end] == 'E') {
-		e := end + 1
-		if e < len(s) && (s[e] == '+' || s[e] == '-') {
-			e++
-		}
-		if e < len(s) && s[e] >= '0' && s[e] <= '9' {
-			for e < len(s) && s[e] >= '0' && s[e] <= '9' {
-				e++
-			}
-			end = e
-			isFloat = true
-		}
-	}
-	if isFloat {
-		f, err := strconv.ParseFloat(s[:end], 64)
+	case m[2] != "" || m[3] != "":
+		f, err := strconv.ParseFloat(m[1]+m[2]+m[3], 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f >= math.MaxInt64 || f <= math.MinInt64 {
 			return 0 // PHP 8 casts out-of-range floats unpredictably; 0 is safe
 		}
 		return int64(f)
 	}
-	n, err := strconv.ParseInt(s[:intEnd], 10, 64)
+	n, err := strconv.ParseInt(m[1], 10, 64)
 	if err != nil {
-		if s[0] == '-' {
+		if m[1][0] == '-' {
 			return math.MinInt64
 		}
 		return math.MaxInt64
@@ -479,10 +416,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

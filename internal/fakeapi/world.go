@@ -1,10 +1,10 @@
 package fakeapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"math/rand"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 )
@@ -50,16 +50,11 @@ type Ticket struct {
 }
 
 func (t Ticket) clone() Ticket {
-	t.AchievementType = cloneStr(t.AchievementType)
-	t.ResolvedBy = cloneStr(t.ResolvedBy)
-	t.ResolvedByULID = cloneStr(t.ResolvedByULID)
-	if t.Hardcore != nil {
-		t.Hardcore = intPtr(*t.Hardcore)
-	}
-	if t.ResolvedAt != nil {
-		r := *t.ResolvedAt
-		t.ResolvedAt = &r
-	}
+	t.AchievementType = clonePtr(t.AchievementType)
+	t.Hardcore = clonePtr(t.Hardcore)
+	t.ResolvedAt = clonePtr(t.ResolvedAt)
+	t.ResolvedBy = clonePtr(t.ResolvedBy)
+	t.ResolvedByULID = clonePtr(t.ResolvedByULID)
 	return t
 }
 
@@ -68,22 +63,20 @@ func (t Ticket) normalize() Ticket {
 	t = t.clone()
 	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
 	if t.ResolvedAt != nil {
-		r := t.ResolvedAt.UTC().Truncate(time.Second)
-		t.ResolvedAt = &r
+		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
 	}
 	return t
 }
 
 // entry is the stored form of a ticket. Its ticket and raw bytes never change
 // after creation (a change replaces the entry), so request handlers can keep
-// using entries after releasing the lock; only elem (a render cache) and
-// inOpen (guarded by Server.mu) are written later.
+// using entries after releasing the lock; only elem, a render cache, is
+// written later.
 type entry struct {
-	t      Ticket
-	raw    json.RawMessage // non-nil for PutRaw entries
-	at     int64           // ReportedAt in Unix seconds: the list sort key
-	inOpen bool
-	elem   atomic.Pointer[[]byte]
+	t    Ticket
+	raw  json.RawMessage // non-nil for PutRaw entries
+	at   int64           // ReportedAt in Unix seconds: the list sort key
+	elem atomic.Pointer[[]byte]
 }
 
 func newEntry(t Ticket) *entry {
@@ -98,17 +91,14 @@ func (e *entry) listBytes() []byte {
 	if p := e.elem.Load(); p != nil {
 		return *p
 	}
-	b := renderListItem(&e.t)
+	b := renderV1(&e.t, false)
 	e.elem.Store(&b)
 	return b
 }
 
-// before reports whether a is served ahead of b: ReportedAt desc, ID desc.
-func before(a, b *entry) bool {
-	if a.at != b.at {
-		return a.at > b.at
-	}
-	return a.t.ID > b.t.ID
+// served orders entries as the open list serves them: ReportedAt desc, ID desc.
+func served(a, b *entry) int {
+	return cmp.Or(cmp.Compare(b.at, a.at), cmp.Compare(b.t.ID, a.t.ID))
 }
 
 func (e *entry) belongsInOpen() bool {
@@ -118,30 +108,16 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// The methods below keep the indexes in step; callers hold s.mu for writing.
-
-func (s *Server) openInsert(e *entry) {
-	i := sort.Search(len(s.open), func(i int) bool { return before(e, s.open[i]) })
-	s.open = slices.Insert(s.open, i, e)
-	e.inOpen = true
-}
-
-func (s *Server) openRemove(e *entry) {
-	i := sort.Search(len(s.open), func(i int) bool { return !before(s.open[i], e) })
-	if i < len(s.open) && s.open[i] == e {
-		s.open = slices.Delete(s.open, i, i+1)
-	}
-	e.inOpen = false
-}
-
+// index and unindex keep the open list and byGame in step with tickets;
+// callers hold s.mu for writing. A bulk index appends to the open list and
+// leaves sorting it to New.
 func (s *Server) index(e *entry, bulk bool) {
 	if e.belongsInOpen() {
-		if bulk {
-			s.open = append(s.open, e)
-			e.inOpen = true
-		} else {
-			s.openInsert(e)
+		i := len(s.open)
+		if !bulk {
+			i, _ = slices.BinarySearchFunc(s.open, e, served)
 		}
+		s.open = slices.Insert(s.open, i, e)
 	}
 	if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 {
 		m := s.byGame[e.t.GameID]
@@ -154,8 +130,10 @@ func (s *Server) index(e *entry, bulk bool) {
 }
 
 func (s *Server) unindex(e *entry) {
-	if e.inOpen {
-		s.openRemove(e)
+	if e.belongsInOpen() {
+		if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
+			s.open = slices.Delete(s.open, i, i+1)
+		}
 	}
 	if m := s.byGame[e.t.GameID]; m != nil && m[e.t.ID] == e {
 		delete(m, e.t.ID)
@@ -163,6 +141,13 @@ func (s *Server) unindex(e *entry) {
 }
 
 func (s *Server) putLocked(t Ticket, bulk bool) {
+	s.store(newEntry(t), bulk)
+	s.games[t.GameID] = gameInfo{t.GameTitle, t.ConsoleName, t.GameIcon}
+}
+
+// store puts e in place of any entry with its ID.
+func (s *Server) store(e *entry, bulk bool) {
+	t := &e.t
 	if old := s.tickets[t.ID]; old != nil {
 		s.unindex(old)
 	} else {
@@ -171,7 +156,6 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 			s.ids = append(s.ids, t.ID)
 		}
 	}
-	e := newEntry(t)
 	s.tickets[t.ID] = e
 	s.index(e, bulk)
 	s.maxID = max(s.maxID, t.ID)
@@ -179,8 +163,18 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 	if t.ResolvedAt != nil {
 		s.clock = max(s.clock, t.ResolvedAt.Unix())
 	}
-	if _, ok := s.games[t.GameID]; !ok || !bulk {
-		s.games[t.GameID] = gameInfo{id: t.GameID, title: t.GameTitle, console: t.ConsoleName, icon: t.GameIcon}
+}
+
+// addID records a new ID in byID. Bulk additions append (ascending IDs
+// from the generator) and New sorts once at the end.
+func (s *Server) addID(id int64, bulk bool) {
+	if bulk || len(s.byID) == 0 || s.byID[len(s.byID)-1] < id {
+		s.byID = append(s.byID, id)
+		return
+	}
+	i, found := slices.BinarySearch(s.byID, id)
+	if !found {
+		s.byID = slices.Insert(s.byID, i, id)
 	}
 }
 
@@ -211,25 +205,22 @@ func (s *Server) Get(id int64) (Ticket, bool) {
 
 // All returns every achievement ticket (deleted ones included, PutRaw
 // objects and leaderboard tickets not: v1 cannot reach those), by ID
-// ascending. AllV2 includes leaderboard tickets.
-func (s *Server) All() []Ticket {
+// ascending.
+func (s *Server) All() []Ticket { return s.all(false) }
+
+// AllV2 returns every ticket of the world, leaderboard tickets included
+// (deleted ones too, PutRaw objects not), by ID ascending.
+func (s *Server) AllV2() []Ticket { return s.all(true) }
+
+func (s *Server) all(leaderboards bool) []Ticket {
 	s.mu.RLock()
-	out := make([]Ticket, 0, len(s.tickets))
-	for _, e := range s.tickets {
-		if e.raw == nil && e.t.LeaderboardID == 0 {
+	defer s.mu.RUnlock()
+	out := make([]Ticket, 0, len(s.byID))
+	for _, id := range s.byID {
+		if e := s.tickets[id]; e != nil && e.raw == nil && (leaderboards || e.t.LeaderboardID == 0) {
 			out = append(out, e.t.clone())
 		}
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Ticket) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
 	return out
 }
 
@@ -241,11 +232,7 @@ func (s *Server) Open() []Ticket {
 	defer s.mu.RUnlock()
 	out := make([]Ticket, len(s.open))
 	for i, e := range s.open {
-		if e.raw != nil {
-			out[i] = Ticket{ID: e.t.ID, ReportedAt: e.t.ReportedAt}
-		} else {
-			out[i] = e.t.clone()
-		}
+		out[i] = e.t.clone() // a PutRaw entry's t holds only ID and ReportedAt
 	}
 	return out
 }
@@ -290,27 +277,32 @@ func (s *Server) SetState(id int64, state int, by string) {
 	s.setStateLocked(s.rng, id, state, by)
 }
 
-func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) bool {
+func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) {
 	e := s.tickets[id]
 	if e == nil || e.raw != nil || e.t.Deleted {
-		return false
+		return
 	}
 	if by == "" {
 		by = s.opts.Username
 	}
 	t := e.t.clone()
+	restate(&t, state, func() (time.Time, string) { return s.tick(rng, 120), by })
+	s.putLocked(t, false)
+}
+
+// restate moves t to state as SetState describes; resolution gives the time
+// and user of a move to Resolved or Closed.
+func restate(t *Ticket, state int, resolution func() (time.Time, string)) {
 	wasResolved := isResolvedState(t.ReportState)
 	t.ReportState = state
 	switch {
 	case isResolvedState(state):
-		now := s.tick(rng, 120)
+		at, by := resolution()
 		ulid := ULIDFor(by)
-		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &now, &by, &ulid
+		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &at, &by, &ulid
 	case wasResolved:
 		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = nil, nil, nil
 	}
-	s.putLocked(t, false)
-	return true
 }
 
 // Delete soft-deletes a ticket (it 404s everywhere but Get still returns it,
@@ -338,18 +330,9 @@ func (s *Server) Delete(id int64) {
 func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.tickets[id]; old != nil {
-		s.unindex(old)
-	} else {
-		s.ids = append(s.ids, id)
-		s.addID(id, false)
-	}
-	e := &entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}
-	e.at = e.t.ReportedAt.Unix()
-	s.tickets[id] = e
-	s.index(e, false)
-	s.maxID = max(s.maxID, id)
-	s.clock = max(s.clock, e.at)
+	e := newEntry(Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)})
+	e.raw = slices.Clone(raw)
+	s.store(e, false)
 }
 
 // Churn applies n random events, drawing every choice from rng, so the same
@@ -362,56 +345,115 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		x := rng.Float64()
-		if x < 0.35 {
+		switch x := rng.Float64(); {
+		case x < 0.35:
 			s.addTicketLocked(rng, false)
-			continue
-		}
-		if x >= 0.85 {
-			if id, ok := s.randomClosedOut(rng); ok {
-				s.setStateLocked(rng, id, StateOpen, s.cat.randomDev(rng))
+		case x < 0.85:
+			e, ok := pickRandom(rng, s.open, func(e *entry) bool { return e.raw == nil })
+			if ok {
+				state := pick(x, []float64{0.60, 0.75, 0.80}, StateResolved, StateClosed, StateQuarantined, StateRequest)
+				s.setStateLocked(rng, e.t.ID, state, oneOf(rng, s.cat.devs))
 			}
-			continue
+		default:
+			id, ok := pickRandom(rng, s.ids, func(id int64) bool {
+				e := s.tickets[id]
+				return e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState)
+			})
+			if ok {
+				s.setStateLocked(rng, id, StateOpen, oneOf(rng, s.cat.devs))
+			}
 		}
-		id, ok := s.randomOpen(rng)
-		if !ok {
-			continue
-		}
-		state := StateResolved
-		switch {
-		case x >= 0.80:
-			state = StateRequest
-		case x >= 0.75:
-			state = StateQuarantined
-		case x >= 0.60:
-			state = StateClosed
-		}
-		s.setStateLocked(rng, id, state, s.cat.randomDev(rng))
 	}
 	s.churnLeaderboardsLocked(n)
 }
 
-func (s *Server) randomOpen(rng *rand.Rand) (int64, bool) {
+// pickRandom makes up to 8 random draws from list and returns the first
+// value ok accepts.
+func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
 	for range 8 {
-		if len(s.open) == 0 {
-			return 0, false
+		if len(list) == 0 {
+			break
 		}
-		if e := s.open[rng.Intn(len(s.open))]; e.raw == nil {
-			return e.t.ID, true
+		if v := oneOf(rng, list); ok(v) {
+			return v, true
 		}
 	}
-	return 0, false
+	var zero T
+	return zero, false
 }
 
-func (s *Server) randomClosedOut(rng *rand.Rand) (int64, bool) {
-	for range 8 {
-		if len(s.ids) == 0 {
-			return 0, false
-		}
-		e := s.tickets[s.ids[rng.Intn(len(s.ids))]]
-		if e != nil && e.raw == nil && !e.t.Deleted && !isOpenState(e.t.ReportState) {
-			return e.t.ID, true
+// Leaderboard tickets are made from their own random stream, in ID gaps the
+// v1 generator leaves (v1 answers 404 for those IDs either way), so a
+// seed's v1 answers are those of a world without them.
+
+// lbGapShare is the share of v1's missing IDs that hold a leaderboard
+// ticket (the rest stay missing for both APIs).
+const lbGapShare = 0.35
+
+// addLeaderboardTickets fills some of the generated world's ID gaps with
+// leaderboard tickets; New calls it once.
+func (s *Server) addLeaderboardTickets() {
+	s.lbRNG = rand.New(rand.NewSource(s.opts.Seed ^ 0x1eade7b0a7d))
+	rng := s.lbRNG
+	ids := slices.Clone(s.byID)
+	for i := 1; i < len(ids); i++ {
+		a, b := s.tickets[ids[i-1]], s.tickets[ids[i]]
+		for id := ids[i-1] + 1; id < ids[i]; id++ {
+			if rng.Float64() >= lbGapShare {
+				continue
+			}
+			at := a.t.ReportedAt
+			if span := b.at - a.at; span > 0 {
+				at = at.Add(time.Duration(rng.Int63n(span)) * time.Second)
+			}
+			open := rng.Float64() < s.opts.OpenShare
+			s.putLocked(s.cat.newLeaderboardTicket(rng, id, at, open, s.opts.Start), true)
 		}
 	}
-	return 0, false
+	slices.Sort(s.byID)
+}
+
+// AddLeaderboardTickets adds n new open leaderboard tickets, reported later
+// than anything in the world, with IDs above the current maximum, and
+// returns their IDs.
+func (s *Server) AddLeaderboardTickets(n int) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, 0, n)
+	for range n {
+		id := s.maxID + 1
+		at := s.tick(s.lbRNG, 300)
+		s.putLocked(s.cat.newLeaderboardTicket(s.lbRNG, id, at, true, at), false)
+		out = append(out, id)
+	}
+	return out
+}
+
+// churnLeaderboardsLocked moves about one leaderboard ticket per 20 events,
+// drawing from the leaderboard stream and stamping resolutions with the
+// current clock without advancing it, so v1's churn is unchanged.
+func (s *Server) churnLeaderboardsLocked(n int) {
+	var lb []int64
+	for _, id := range s.byID {
+		if e := s.tickets[id]; e != nil && e.raw == nil && e.t.LeaderboardID != 0 {
+			lb = append(lb, id)
+		}
+	}
+	if len(lb) == 0 {
+		return
+	}
+	rng := s.lbRNG
+	for range (n + 19) / 20 {
+		e := s.tickets[oneOf(rng, lb)]
+		if e.t.Deleted {
+			continue
+		}
+		state := choose(rng, []float64{0.6, 0.8}, StateResolved, StateQuarantined, StateClosed)
+		if !isOpenState(e.t.ReportState) {
+			state = StateOpen
+		}
+		t := e.t.clone()
+		restate(&t, state, func() (time.Time, string) { return time.Unix(s.clock, 0).UTC(), oneOf(rng, s.cat.devs) })
+		s.putLocked(t, false)
+	}
 }
