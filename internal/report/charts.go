@@ -71,9 +71,7 @@ const (
 	chartH = 280
 )
 
-var (
-	sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
-)
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
 // newPlot returns a plot in the page's style.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
@@ -156,27 +154,22 @@ type dateTicks struct{}
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 	a := time.Unix(int64(lo), 0).UTC()
 	b := time.Unix(int64(hi), 0).UTC()
-	days := b.Sub(a).Hours() / 24
-	type step struct {
+	// The first step for axes of up to upTo days; the last for any longer.
+	steps := []struct {
+		upTo         float64
 		months, days int
 		format       string
+	}{
+		{10, 0, 1, "Jan 2"}, {70, 0, 7, "Jan 2"}, {200, 1, 0, "Jan 2006"}, {550, 3, 0, "Jan 2006"},
+		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {0, 24, 0, "2006"},
 	}
-	var s step
-	switch {
-	case days <= 10:
-		s = step{0, 1, "Jan 2"}
-	case days <= 70:
-		s = step{0, 7, "Jan 2"}
-	case days <= 200:
-		s = step{1, 0, "Jan 2006"}
-	case days <= 550:
-		s = step{3, 0, "Jan 2006"}
-	case days <= 1100:
-		s = step{6, 0, "Jan 2006"}
-	case days <= 2200:
-		s = step{12, 0, "2006"}
-	default:
-		s = step{24, 0, "2006"}
+	days := b.Sub(a).Hours() / 24
+	s := steps[len(steps)-1]
+	for _, st := range steps[:len(steps)-1] {
+		if days <= st.upTo {
+			s = st
+			break
+		}
 	}
 	var t time.Time
 	if s.months == 0 {
@@ -206,6 +199,18 @@ func noData(id, title, why string) chart {
 	return chart{ID: id, Title: title, Empty: why}
 }
 
+// bars is a bar chart in s's colour, without outlines.
+func bars(vals plotter.Values, width vg.Length, s series, horizontal bool) (*plotter.BarChart, error) {
+	b, err := plotter.NewBarChart(vals, width)
+	if err != nil {
+		return nil, err
+	}
+	b.Color = s.Color
+	b.LineStyle.Width = 0
+	b.Horizontal = horizontal
+	return b, nil
+}
+
 // backlogChart: open and request tickets at the end of each day.
 func backlogChart(days []dayRow) (chart, error) {
 	const id, title = "backlog", "Backlog at the end of each day"
@@ -232,19 +237,17 @@ func backlogChart(days []dayRow) (chart, error) {
 		// One day has no width; show it in the middle of a three-day axis.
 		p.X.Min, p.X.Max = open[0].X-86400, open[0].X+86400
 	}
-	c := chart{ID: id, Title: title, Series: []series{seriesOpen, seriesRequest}}
-	lines := []struct {
+	type line struct {
 		xy plotter.XYs
 		s  series
-	}{{open, seriesOpen}, {req, seriesRequest}}
-	if len(api) > 0 {
-		lines = append(lines, struct {
-			xy plotter.XYs
-			s  series
-		}{api, seriesAPI})
-		c.Series = append(c.Series, seriesAPI)
 	}
+	lines := []line{{open, seriesOpen}, {req, seriesRequest}}
+	if len(api) > 0 {
+		lines = append(lines, line{api, seriesAPI})
+	}
+	c := chart{ID: id, Title: title}
 	for _, l := range lines {
+		c.Series = append(c.Series, l.s)
 		ln, err := plotter.NewLine(l.xy)
 		if err != nil {
 			return chart{}, err
@@ -321,29 +324,20 @@ func flowChart(days []dayRow) (chart, error) {
 	p.Y.Tick.Marker = intTicks{}
 	// The plot area is about 360 points wide; two bars per week.
 	bw := vg.Points(math.Max(0.5, math.Min(12, 340/float64(len(shown))/2.4)))
-	bo, err := plotter.NewBarChart(opened, bw)
-	if err != nil {
-		return chart{}, err
+	var bs [3]*plotter.BarChart
+	for i, b := range []struct {
+		vals plotter.Values
+		s    series
+		off  vg.Length
+	}{{opened, seriesOpened, -bw / 2}, {resolved, seriesResolved, bw / 2}, {closed, seriesClosed, bw / 2}} {
+		var err error
+		if bs[i], err = bars(b.vals, bw, b.s, false); err != nil {
+			return chart{}, err
+		}
+		bs[i].Offset = b.off
 	}
-	br, err := plotter.NewBarChart(resolved, bw)
-	if err != nil {
-		return chart{}, err
-	}
-	bc, err := plotter.NewBarChart(closed, bw)
-	if err != nil {
-		return chart{}, err
-	}
-	for _, b := range []struct {
-		bar *plotter.BarChart
-		s   series
-		off vg.Length
-	}{{bo, seriesOpened, -bw / 2}, {br, seriesResolved, bw / 2}, {bc, seriesClosed, bw / 2}} {
-		b.bar.Color = b.s.Color
-		b.bar.LineStyle.Width = 0
-		b.bar.Offset = b.off
-	}
-	bc.StackOn(br)
-	p.Add(bo, br, bc)
+	bs[2].StackOn(bs[1]) // closed on top of resolved
+	p.Add(bs[0], bs[1], bs[2])
 	// Label at most five weeks, so that the labels never run into each
 	// other on a phone.
 	every := max(1, (len(shown)+4)/5)
@@ -364,6 +358,7 @@ func flowChart(days []dayRow) (chart, error) {
 	if len(shown) < len(ws) {
 		c.Caption += fmt.Sprintf(" Only the last %d of the period's %d weeks are shown.", len(shown), len(ws))
 	}
+	var err error
 	c.SVG, err = render(p, chartW, chartH, title)
 	return c, err
 }
@@ -388,12 +383,10 @@ func resolutionChart(d *data) (chart, error) {
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	b, err := plotter.NewBarChart(vals, vg.Points(24))
+	b, err := bars(vals, vg.Points(24), seriesResolved, false)
 	if err != nil {
 		return chart{}, err
 	}
-	b.Color = seriesResolved.Color
-	b.LineStyle.Width = 0
 	p.Add(b)
 	p.NominalX(names...)
 	c := chart{ID: id, Title: title, Series: []series{{"tickets", seriesResolved.Color}}}
@@ -443,24 +436,17 @@ func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 se
 	c := chart{ID: id, Title: title, Caption: caption}
 	var under *plotter.BarChart
 	if stack != nil {
-		b, err := plotter.NewBarChart(part, bw)
-		if err != nil {
+		var err error
+		if under, err = bars(part, bw, s2, true); err != nil {
 			return chart{}, err
 		}
-		b.Horizontal = true
-		b.Color = s2.Color
-		b.LineStyle.Width = 0
-		p.Add(b)
-		under = b
+		p.Add(under)
 		c.Series = append(c.Series, s2)
 	}
-	b, err := plotter.NewBarChart(total, bw)
+	b, err := bars(total, bw, s1, true)
 	if err != nil {
 		return chart{}, err
 	}
-	b.Horizontal = true
-	b.Color = s1.Color
-	b.LineStyle.Width = 0
 	if under != nil {
 		b.StackOn(under)
 	}
@@ -472,12 +458,13 @@ func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 se
 	return c, err
 }
 
-func topChart(id, title, what string, rows []countRow) (chart, error) {
+// topChart is a chart of games or consoles (id: what they are).
+func topChart(id, title string, rows []countRow) (chart, error) {
 	if len(rows) == 0 {
 		return noData(id, title, "no open or request tickets right now."), nil
 	}
-	caption := fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), what)
-	return hbarChart(id, title, "open or request tickets", what, caption, rows, seriesTickets, nil, series{})
+	caption := fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)
+	return hbarChart(id, title, "open or request tickets", id, caption, rows, seriesTickets, nil, series{})
 }
 
 func emulatorChart(d *data) (chart, error) {

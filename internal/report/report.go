@@ -83,20 +83,17 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 	if !since.IsZero() {
 		v.Since = &since
 	}
-	builders := []func() (chart, error){
+	for _, build := range []func() (chart, error){
 		func() (chart, error) { return backlogChart(d.Days) },
 		func() (chart, error) { return flowChart(d.Days) },
 		func() (chart, error) { return resolutionChart(d) },
+		func() (chart, error) { return topChart("games", "Games with the most open tickets", d.TopGames) },
 		func() (chart, error) {
-			return topChart("games", "Games with the most open tickets", "games", d.TopGames)
-		},
-		func() (chart, error) {
-			return topChart("consoles", "Consoles with the most open tickets", "consoles", d.TopConsoles)
+			return topChart("consoles", "Consoles with the most open tickets", d.TopConsoles)
 		},
 		func() (chart, error) { return emulatorChart(d) },
-	}
-	for _, b := range builders {
-		c, err := b()
+	} {
+		c, err := build()
 		if err != nil {
 			return err
 		}
