@@ -10,9 +10,8 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -27,12 +26,11 @@ var ErrNoPostgres = errors.New("pgtest: PostgreSQL server binaries (initdb, post
 // When the process runs as root the server runs as the 'postgres' OS user,
 // because initdb refuses to run as root.
 type Server struct {
-	BinDir  string
-	Dir     string // data directory and socket directory live below it
-	Port    int
-	cmd     *exec.Cmd
-	cred    *syscall.Credential
-	logPath string
+	BinDir string
+	Dir    string // data directory, socket and log live below it
+	Port   int
+	cmd    *exec.Cmd
+	cred   *syscall.Credential
 }
 
 // FindBinDir returns the directory holding initdb and postgres: $PG_BINDIR,
@@ -42,7 +40,11 @@ func FindBinDir() (string, error) {
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	version := func(dir string) int {
+		v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+		return v
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return version(b) - version(a) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
 			return d, nil
@@ -52,11 +54,6 @@ func FindBinDir() (string, error) {
 		return filepath.Dir(p), nil
 	}
 	return "", ErrNoPostgres
-}
-
-func versionOf(dir string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
-	return v
 }
 
 // StartServer runs initdb into a new temporary directory and starts postgres.
@@ -70,7 +67,7 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BinDir: bin, Dir: dir, logPath: filepath.Join(dir, "postgres.log")}
+	s := &Server{BinDir: bin, Dir: dir}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -101,6 +98,8 @@ func StartServer(ctx context.Context) (*Server, error) {
 
 func (s *Server) dataDir() string { return filepath.Join(s.Dir, "data") }
 
+func (s *Server) logPath() string { return filepath.Join(s.Dir, "postgres.log") }
+
 func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, name), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: s.cred}
@@ -119,13 +118,13 @@ func (s *Server) run(ctx context.Context, name string, args ...string) error {
 // Start starts (or restarts after Stop) the server and waits until it
 // accepts connections.
 func (s *Server) Start(ctx context.Context) error {
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
+	logf, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
 	if s.cred != nil {
-		_ = os.Chown(s.logPath, int(s.cred.Uid), int(s.cred.Gid))
+		_ = os.Chown(s.logPath(), int(s.cred.Uid), int(s.cred.Gid))
 	}
 	cmd := s.command(context.WithoutCancel(ctx), "postgres",
 		"-D", s.dataDir(), "-k", s.Dir, "-p", strconv.Itoa(s.Port), "-h", "127.0.0.1",
@@ -144,7 +143,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(s.logPath)
+			log, _ := os.ReadFile(s.logPath())
 			return fmt.Errorf("pgtest: postgres did not accept connections: %w\n%s", err, log)
 		}
 		select {
@@ -184,17 +183,6 @@ func (s *Server) Close() error {
 func (s *Server) URL(db string) string {
 	q := url.Values{"host": {s.Dir}, "port": {strconv.Itoa(s.Port)}, "sslmode": {"disable"}}
 	return (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + db, RawQuery: q.Encode()}).String()
-}
-
-// TCPURL is a connection string for database db over loopback TCP.
-func (s *Server) TCPURL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, db)
-}
-
-// Log returns the server's log so far, for test failure messages.
-func (s *Server) Log() string {
-	b, _ := os.ReadFile(s.logPath)
-	return strings.TrimSpace(string(b))
 }
 
 func freePort() (int, error) {
