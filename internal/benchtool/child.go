@@ -44,7 +44,7 @@ func runBinary(ctx context.Context, bin, dbURL string, w *world, args ...string)
 	// simulator's world puts every ticket in), comparable with earlier
 	// results; v2's cost is the requests group's.
 	cmd.Env = append(os.Environ(), "RA_API=v1",
-		"DATABASE_URL="+dbURL, "RA_BASE_URL="+w.url, "RA_USERNAME="+username,
+		"DATABASE_URL="+dbURL, "RA_BASE_URL="+w.hs.URL, "RA_USERNAME="+username,
 		"RA_API_KEY="+apiKey, "RA_RPS=0", "RATICKETS_LOG_LEVEL=warn", "RATICKETS_LOG_FORMAT=json")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
