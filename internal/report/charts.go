@@ -73,8 +73,10 @@ const (
 
 var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
-// newPlot returns a plot in the page's style.
-func newPlot(title, xLabel, yLabel string) *plot.Plot {
+// newPlot returns a plot in the page's style, with whole-number ticks on
+// the value axis (y, or x for horizontal bars) and light grid lines along
+// it behind the data.
+func newPlot(title, xLabel, yLabel string, horizontal bool) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sans, 14)
@@ -86,19 +88,17 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Tick.Label.Font = font.From(sans, 11)
 	}
 	p.BackgroundColor = color.White
-	return p
-}
-
-// addGrid draws light lines behind the data along the value axis.
-func addGrid(p *plot.Plot, horizontal bool) {
 	g := plotter.NewGrid()
 	g.Vertical.Color, g.Horizontal.Color = gridColor, gridColor
 	if horizontal {
 		g.Horizontal.Width = 0
+		p.X.Tick.Marker = intTicks{}
 	} else {
 		g.Vertical.Width = 0
+		p.Y.Tick.Marker = intTicks{}
 	}
 	p.Add(g)
+	return p
 }
 
 var (
@@ -106,24 +106,26 @@ var (
 	svgSize   = regexp.MustCompile(`^<svg width="[^"]*" height="[^"]*"`)
 )
 
-// render draws p and returns it as inline SVG: without the XML prolog (not
-// allowed inside HTML), with width 100 % and the viewBox vgsvg writes, so it
-// scales with the page, and labelled for screen readers.
-func render(p *plot.Plot, w, h vg.Length, label string) (template.HTML, error) {
-	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+// render draws p, h points high, into c as inline SVG: without the XML
+// prolog (not allowed inside HTML), with width 100 % and the viewBox vgsvg
+// writes, so it scales with the page, and labelled with c's title for
+// screen readers.
+func (c chart) render(p *plot.Plot, h vg.Length) (chart, error) {
+	canvas := vgsvg.New(chartW, h)
+	p.Draw(draw.New(canvas))
 	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return "", fmt.Errorf("report: render chart %q: %w", label, err)
+	if _, err := canvas.WriteTo(&buf); err != nil {
+		return chart{}, fmt.Errorf("report: render chart %q: %w", c.Title, err)
 	}
 	s := svgProlog.ReplaceAllString(buf.String(), "<svg ")
 	if !svgSize.MatchString(s) {
-		return "", fmt.Errorf("report: render chart %q: unexpected SVG header", label)
+		return chart{}, fmt.Errorf("report: render chart %q: unexpected SVG header", c.Title)
 	}
-	s = svgSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-label="`+html.EscapeString(label)+`"`)
+	s = svgSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-label="`+html.EscapeString(c.Title)+`"`)
 	// The SVG is ours, and vgsvg escapes every string it draws
 	// (html.EscapeString), so it is safe to insert as it is.
-	return template.HTML(s), nil //nolint:gosec // see above
+	c.SVG = template.HTML(s) //nolint:gosec // see above
+	return c, nil
 }
 
 // intTicks keeps the major ticks of the default ticker that are whole
@@ -131,19 +133,17 @@ func render(p *plot.Plot, w, h vg.Length, label string) (template.HTML, error) {
 type intTicks struct{}
 
 func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
 	if hi-lo < 4 {
-		var ts []plot.Tick
 		for v := math.Ceil(lo); v <= hi; v++ {
 			ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
 		}
 		return ts
 	}
-	var ts []plot.Tick
 	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
-		if t.Label != "" && t.Value != math.Trunc(t.Value) {
-			continue
+		if t.Label == "" || t.Value == math.Trunc(t.Value) {
+			ts = append(ts, t)
 		}
-		ts = append(ts, t)
 	}
 	return ts
 }
@@ -171,18 +171,15 @@ func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 			break
 		}
 	}
-	var t time.Time
+	t := time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC) // month steps start in January
 	if s.months == 0 {
 		t = time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-	} else {
-		t = time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	var ts []plot.Tick
 	for ; !t.After(b); t = t.AddDate(0, s.months, s.days) {
-		if t.Before(a) {
-			continue
+		if !t.Before(a) {
+			ts = append(ts, plot.Tick{Value: float64(t.Unix()), Label: t.Format(s.format)})
 		}
-		ts = append(ts, plot.Tick{Value: float64(t.Unix()), Label: t.Format(s.format)})
 	}
 	return ts
 }
@@ -228,10 +225,8 @@ func backlogChart(days []dayRow) (chart, error) {
 			api = append(api, plotter.XY{X: x, Y: float64(*d.APIOpen)})
 		}
 	}
-	p := newPlot(title, "date (UTC)", "tickets")
-	addGrid(p, false)
+	p := newPlot(title, "date (UTC)", "tickets", false)
 	p.X.Tick.Marker = dateTicks{}
-	p.Y.Tick.Marker = intTicks{}
 	p.Y.Min = 0
 	if len(days) == 1 {
 		// One day has no width; show it in the middle of a three-day axis.
@@ -269,9 +264,7 @@ func backlogChart(days []dayRow) (chart, error) {
 	c.Caption = fmt.Sprintf("Tickets in state open or request at the end of each UTC day, from %s to %s (%d open and %d request on the last day). "+
 		"Before ratickets first saw a ticket its state is reconstructed from the dates the source gives.",
 		days[0].Day.Format("2006-01-02"), last.Day.Format("2006-01-02"), last.Open, last.Request)
-	var err error
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 type week struct {
@@ -319,9 +312,7 @@ func flowChart(days []dayRow) (chart, error) {
 	for i, w := range shown {
 		opened[i], resolved[i], closed[i] = float64(w.Opened), float64(w.Resolved), float64(w.Closed)
 	}
-	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week")
-	addGrid(p, false)
-	p.Y.Tick.Marker = intTicks{}
+	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week", false)
 	// The plot area is about 360 points wide; two bars per week.
 	bw := vg.Points(math.Max(0.5, math.Min(12, 340/float64(len(shown))/2.4)))
 	var bs [3]*plotter.BarChart
@@ -358,9 +349,7 @@ func flowChart(days []dayRow) (chart, error) {
 	if len(shown) < len(ws) {
 		c.Caption += fmt.Sprintf(" Only the last %d of the period's %d weeks are shown.", len(shown), len(ws))
 	}
-	var err error
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 // resolutionChart: histogram of hours from report to resolution.
@@ -375,9 +364,7 @@ func resolutionChart(d *data) (chart, error) {
 		vals[i] = float64(n)
 		names[i] = resolutionBuckets[i].label
 	}
-	p := newPlot(title, "time to resolution (h hours, d days, wk weeks, mo months, y years)", "tickets")
-	addGrid(p, false)
-	p.Y.Tick.Marker = intTicks{}
+	p := newPlot(title, "time to resolution (h hours, d days, wk weeks, mo months, y years)", "tickets", false)
 	// Twelve labels do not fit side by side on a narrow chart: slant them.
 	p.X.Tick.Label.Font = font.From(sans, 10)
 	p.X.Tick.Label.Rotation = math.Pi / 5
@@ -395,8 +382,7 @@ func resolutionChart(d *data) (chart, error) {
 		c.Caption += fmt.Sprintf("; median %s, 90th percentile %s", humanHours(*d.ResMedian), humanHours(*d.ResP90))
 	}
 	c.Caption += "."
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 // humanHours writes a duration given in hours in the largest fitting unit.
@@ -428,9 +414,7 @@ func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 se
 		}
 		names[j] = truncate(r.Label, 34)
 	}
-	p := newPlot(title, xLabel, yLabel)
-	addGrid(p, true)
-	p.X.Tick.Marker = intTicks{}
+	p := newPlot(title, xLabel, yLabel, true)
 	p.X.Min = 0
 	bw := vg.Points(11)
 	c := chart{ID: id, Title: title, Caption: caption}
@@ -453,9 +437,7 @@ func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 se
 	p.Add(b)
 	c.Series = append(c.Series, s1)
 	p.NominalY(names...)
-	h := vg.Length(math.Max(160, 70+16*float64(n)))
-	c.SVG, err = render(p, chartW, h, title)
-	return c, err
+	return c.render(p, vg.Length(math.Max(160, 70+16*float64(n))))
 }
 
 // topChart is a chart of games or consoles (id: what they are).

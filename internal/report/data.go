@@ -109,8 +109,8 @@ const ticketableTitle = `CASE WHEN ticketable_type = 'leaderboard'
 // so that every figure describes the same moment.
 func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
 	d := &data{}
-	sinceDay := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
-	nowDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	// UTC midnights: since and now are UTC.
+	sinceDay, nowDay := since.Truncate(24*time.Hour), now.Truncate(24*time.Hour)
 
 	steps := []struct {
 		name string
