@@ -30,6 +30,7 @@ type Server struct {
 	Dir    string // data directory, socket and log live below it
 	Port   int
 	cmd    *exec.Cmd
+	stop   context.CancelFunc // stops cmd: SIGINT, then SIGKILL after 20 s
 	cred   *syscall.Credential
 }
 
@@ -58,8 +59,12 @@ func FindBinDir() (string, error) {
 
 // StartServer runs initdb into a new temporary directory and starts postgres.
 // Stop it with Stop; Pdeathsig stops it too if this process dies first.
-func StartServer(ctx context.Context) (*Server, error) {
+func StartServer(ctx context.Context) (_ *Server, err error) {
 	bin, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +72,12 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BinDir: bin, Dir: dir}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	s := &Server{BinDir: bin, Dir: dir, Port: port}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -80,17 +90,11 @@ func StartServer(ctx context.Context) (*Server, error) {
 			return nil, err
 		}
 	}
-	if err := s.run(ctx, "initdb", "-D", s.dataDir(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+	initdb := s.command(ctx, "initdb", "-D", s.dataDir(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s.Port = port
 	if err := s.Start(ctx); err != nil {
-		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	return s, nil
@@ -107,14 +111,6 @@ func (s *Server) command(ctx context.Context, name string, args ...string) *exec
 	return cmd
 }
 
-func (s *Server) run(ctx context.Context, name string, args ...string) error {
-	out, err := s.command(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pgtest: %s: %w\n%s", name, err, out)
-	}
-	return nil
-}
-
 // Start starts (or restarts after Stop) the server and waits until it
 // accepts connections.
 func (s *Server) Start(ctx context.Context) error {
@@ -126,15 +122,22 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cred != nil {
 		_ = os.Chown(s.logPath(), int(s.cred.Uid), int(s.cred.Gid))
 	}
-	cmd := s.command(context.WithoutCancel(ctx), "postgres",
+	// The server outlives ctx: it runs until Stop.
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	cmd := s.command(life, "postgres",
 		"-D", s.dataDir(), "-k", s.Dir, "-p", strconv.Itoa(s.Port), "-h", "127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Fast shutdown (SIGINT: abort transactions, disconnect clients); Wait
+	// kills it if that takes longer than WaitDelay.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 20 * time.Second
 	if err := cmd.Start(); err != nil {
+		stop()
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	s.cmd = cmd
+	s.cmd, s.stop = cmd, stop
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := pgx.Connect(ctx, s.URL("postgres"))
@@ -154,21 +157,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 }
 
-// Stop shuts the server down fast (SIGINT: abort transactions, disconnect
-// clients) and waits for it to exit. The data directory is kept for Start.
+// Stop shuts the server down fast and waits for it to exit. The data
+// directory is kept for Start.
 func (s *Server) Stop() error {
 	if s.cmd == nil {
 		return nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	s.stop()
+	_ = s.cmd.Wait()
 	s.cmd = nil
 	return nil
 }
