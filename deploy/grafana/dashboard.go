@@ -81,8 +81,7 @@ func (q SQLQuery) Validate() error {
 func (q SQLQuery) Build() (variants.Dataquery, error) { return q, q.Validate() }
 
 func sql(format, text string) SQLQuery {
-	ref := pgRef
-	return SQLQuery{RefID: "A", Datasource: &ref, Format: format, EditorMode: "code", RawQuery: true, RawSQL: text}
+	return SQLQuery{RefID: "A", Datasource: &pgRef, Format: format, EditorMode: "code", RawQuery: true, RawSQL: text}
 }
 
 func prom(expr, legend string) *prometheus.DataqueryBuilder {
