@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -397,47 +398,30 @@ func humanHours(h float64) string {
 	}
 }
 
-// hbarChart draws the rows as horizontal bars, largest on top. When stack
-// is given (parallel to rows), the bar is split: stack[i] in s2's colour
-// first, the rest in s1's.
-func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 series, stack []int64, s2 series) (chart, error) {
-	n := len(rows)
-	total := make(plotter.Values, n)
-	part := make(plotter.Values, n)
-	names := make([]string, n)
-	for i, r := range rows {
-		j := n - 1 - i // largest on top
-		total[j] = float64(r.N)
-		if stack != nil {
-			part[j] = float64(stack[i])
-			total[j] -= part[j]
-		}
-		names[j] = truncate(r.Label, 34)
+// hbarChart draws horizontal bars, one per label, largest (first) on top:
+// stacks[i] in c.Series[i]'s colour, each stacked on the one before.
+func hbarChart(c chart, xLabel, yLabel string, labels []string, stacks ...plotter.Values) (chart, error) {
+	names := make([]string, len(labels))
+	for i, l := range labels {
+		names[len(labels)-1-i] = truncate(l, 34)
 	}
-	p := newPlot(title, xLabel, yLabel, true)
+	p := newPlot(c.Title, xLabel, yLabel, true)
 	p.X.Min = 0
-	bw := vg.Points(11)
-	c := chart{ID: id, Title: title, Caption: caption}
 	var under *plotter.BarChart
-	if stack != nil {
-		var err error
-		if under, err = bars(part, bw, s2, true); err != nil {
+	for i, vals := range stacks {
+		slices.Reverse(vals)
+		b, err := bars(vals, vg.Points(11), c.Series[i], true)
+		if err != nil {
 			return chart{}, err
 		}
-		p.Add(under)
-		c.Series = append(c.Series, s2)
+		if under != nil {
+			b.StackOn(under)
+		}
+		p.Add(b)
+		under = b
 	}
-	b, err := bars(total, bw, s1, true)
-	if err != nil {
-		return chart{}, err
-	}
-	if under != nil {
-		b.StackOn(under)
-	}
-	p.Add(b)
-	c.Series = append(c.Series, s1)
 	p.NominalY(names...)
-	return c.render(p, vg.Length(math.Max(160, 70+16*float64(n))))
+	return c.render(p, vg.Length(math.Max(160, 70+16*float64(len(labels)))))
 }
 
 // topChart is a chart of games or consoles (id: what they are).
@@ -445,16 +429,30 @@ func topChart(id, title string, rows []countRow) (chart, error) {
 	if len(rows) == 0 {
 		return noData(id, title, "no open or request tickets right now."), nil
 	}
-	caption := fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)
-	return hbarChart(id, title, "open or request tickets", id, caption, rows, seriesTickets, nil, series{})
+	labels, n := make([]string, len(rows)), make(plotter.Values, len(rows))
+	for i, r := range rows {
+		labels[i], n[i] = r.Label, float64(r.N)
+	}
+	c := chart{ID: id, Title: title, Series: []series{seriesTickets},
+		Caption: fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)}
+	return hbarChart(c, "open or request tickets", id, labels, n)
 }
 
+// emulatorChart splits each emulator's bar: open or request now first, then
+// the other states.
 func emulatorChart(d *data) (chart, error) {
 	const id, title = "emulators", "Tickets by emulator"
 	if len(d.Emulators) == 0 {
 		return noData(id, title, "no tickets yet."), nil
 	}
-	caption := fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
-		"(all cores together); the red part is open or request now.", len(d.Emulators))
-	return hbarChart(id, title, "tickets", "emulator", caption, d.Emulators, seriesOther, d.EmuBacklog, seriesBacklog)
+	n := len(d.Emulators)
+	labels, backlog, other := make([]string, n), make(plotter.Values, n), make(plotter.Values, n)
+	for i, r := range d.Emulators {
+		labels[i], backlog[i] = r.Label, float64(d.EmuBacklog[i])
+		other[i] = float64(r.N) - backlog[i]
+	}
+	c := chart{ID: id, Title: title, Series: []series{seriesBacklog, seriesOther},
+		Caption: fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
+			"(all cores together); the red part is open or request now.", n)}
+	return hbarChart(c, "tickets", "emulator", labels, backlog, other)
 }
