@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -44,7 +43,7 @@ func runBinary(ctx context.Context, bin, dbURL string, w *world, args ...string)
 	// simulator's world puts every ticket in), comparable with earlier
 	// results; v2's cost is the requests group's.
 	cmd.Env = append(os.Environ(), "RA_API=v1",
-		"DATABASE_URL="+dbURL, "RA_BASE_URL="+w.url, "RA_USERNAME="+username,
+		"DATABASE_URL="+dbURL, "RA_BASE_URL="+w.hs.URL, "RA_USERNAME="+username,
 		"RA_API_KEY="+apiKey, "RA_RPS=0", "RATICKETS_LOG_LEVEL=warn", "RATICKETS_LOG_FORMAT=json")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -68,15 +67,11 @@ func runBinary(ctx context.Context, bin, dbURL string, w *world, args ...string)
 	kib := polled
 	if rssFile != "" {
 		raw, err := os.ReadFile(rssFile)
+		if err == nil {
+			_, err = fmt.Sscan(string(raw), &kib) // the whole file is "%M\n"
+		}
 		if err != nil {
-			return c, err
-		}
-		f := strings.Fields(string(raw))
-		if len(f) == 0 {
-			return c, fmt.Errorf("no RSS from /usr/bin/time")
-		}
-		if kib, err = strconv.ParseInt(f[len(f)-1], 10, 64); err != nil {
-			return c, fmt.Errorf("RSS from /usr/bin/time: %q", raw)
+			return c, fmt.Errorf("RSS from /usr/bin/time: %q: %w", raw, err)
 		}
 	}
 	c.rssMiB = float64(kib) / 1024
@@ -102,17 +97,10 @@ func pollHWM(pid int, peak *int64, done chan struct{}) {
 
 // vmHWM reads a process's peak RSS (KiB) from /proc; 0 when unknown.
 func vmHWM(pid int) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
+	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	var kib int64
+	if _, rest, ok := strings.Cut(string(raw), "\nVmHWM:"); ok {
+		_, _ = fmt.Sscan(rest, &kib)
 	}
-	for l := range strings.SplitSeq(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
+	return kib
 }

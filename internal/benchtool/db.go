@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ratickets/ratickets/internal/pgtest"
 )
@@ -15,12 +15,12 @@ import (
 // migrated once (the way internal/pgtest does it for tests).
 type databases struct {
 	adminURL, template string
-	admin              *pgxpool.Pool // for CHECKPOINT
+	admin              *pgx.Conn // for CHECKPOINT
 	seq                int
 }
 
 func newDatabases(ctx context.Context, adminURL string, log func(string, ...any)) (*databases, error) {
-	admin, err := pgxpool.New(ctx, adminURL)
+	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -48,17 +48,17 @@ func (d *databases) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = pgtest.DropDB(ctx, d.adminURL, d.template)
-	d.admin.Close()
+	_ = d.admin.Close(ctx)
 }
 
 // database is one run's database.
 type database struct {
 	name, url string
-	pool      *pgxpool.Pool
+	conn      *pgx.Conn
 }
 
-// create makes a fresh migrated database and then checkpoints, so that no
-// run pays for the previous run's writes.
+// create makes a fresh migrated database; drop drops it. Checkpoint before
+// a measurement, so that no run pays for the previous run's writes.
 func (d *databases) create(ctx context.Context) (*database, error) {
 	d.seq++
 	name := fmt.Sprintf("bench_%d_%d", os.Getpid(), d.seq)
@@ -67,11 +67,11 @@ func (d *databases) create(ctx context.Context) (*database, error) {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
 	db := &database{name: name, url: u}
-	if db.pool, err = pgxpool.New(ctx, u); err != nil {
+	if db.conn, err = pgx.Connect(ctx, u); err != nil {
 		d.drop(db)
 		return nil, err
 	}
-	return db, d.checkpoint(ctx)
+	return db, nil
 }
 
 func (d *databases) checkpoint(ctx context.Context) error {
@@ -80,16 +80,10 @@ func (d *databases) checkpoint(ctx context.Context) error {
 }
 
 func (d *databases) drop(db *database) {
-	if db.pool != nil {
-		db.pool.Close()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if db.conn != nil {
+		_ = db.conn.Close(ctx)
+	}
 	_ = pgtest.DropDB(ctx, d.adminURL, db.name)
-}
-
-func (db *database) count(ctx context.Context, table string) (int64, error) {
-	var n int64
-	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
-	return n, err
 }

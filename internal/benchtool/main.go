@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "# %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 	}
-	r := &results{small: c.small}
+	r := &results{}
 	if c.want("requests") {
 		f, err := measureRequests(ctx, c.tickets, c.seed, c.departed, logf)
 		if err != nil {
@@ -89,13 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer dbs.close()
-		b := &bench{c: c, dbs: dbs}
-		defer func() {
-			if b.rows != nil {
-				_ = b.rows.Close()
-			}
-		}()
-		if err := b.rounds(ctx, r, logf); err != nil {
+		if err := (&bench{c: c, dbs: dbs}).rounds(ctx, r, logf); err != nil {
 			return err
 		}
 	}

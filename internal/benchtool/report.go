@@ -52,8 +52,8 @@ func (r *results) print(w io.Writer) {
 			"ceil_open_per_100", int64(fewest), "ratio", req/fewest,
 			"ticket_lookups", int64(medianOf(r.syncSame, "ticket")))
 	}
-	if r.requests != nil {
-		r.requests.print(w)
+	for _, f := range r.requests {
+		line(w, f.name, f.kv...)
 	}
 }
 

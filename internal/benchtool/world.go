@@ -1,10 +1,8 @@
 package main
 
 import (
-	"net"
-	"net/http"
+	"net/http/httptest"
 	"slices"
-	"time"
 
 	"github.com/ratickets/ratickets/internal/fakeapi"
 )
@@ -15,22 +13,19 @@ const (
 )
 
 // world is the simulator (the code behind `ratickets fakeapi`) serving
-// over HTTP on a local port, every ticket in the open list so that a sync
-// sees them all. Request counts come from its side.
+// over HTTP on a local port. Request counts come from its side.
 type world struct {
 	srv   *fakeapi.Server
-	hs    *http.Server
-	url   string
+	hs    *httptest.Server
 	open  int
 	total int
 	games []int64
 }
 
-func startWorld(tickets int, seed int64) (*world, error) {
-	w, err := serve(fakeapi.New(fakeapi.Options{Seed: seed, Tickets: tickets, OpenShare: 1, APIKey: apiKey, Username: username}))
-	if err != nil {
-		return nil, err
-	}
+// startWorld serves a world of tickets tickets, every one in the open list
+// so that a sync sees them all.
+func startWorld(tickets int, seed int64) *world {
+	w := serve(fakeapi.New(fakeapi.Options{Seed: seed, Tickets: tickets, OpenShare: 1, APIKey: apiKey, Username: username}))
 	w.open = len(w.srv.Open())
 	for _, t := range w.srv.All() {
 		w.total++
@@ -38,21 +33,12 @@ func startWorld(tickets int, seed int64) (*world, error) {
 	}
 	slices.Sort(w.games)
 	w.games = slices.Compact(w.games)
-	return w, nil
+	return w
 }
 
-// serve serves srv over HTTP on a local port.
-func serve(srv *fakeapi.Server) (*world, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	return &world{srv: srv, hs: hs, url: "http://" + ln.Addr().String()}, nil
+func serve(srv *fakeapi.Server) *world {
+	return &world{srv: srv, hs: httptest.NewServer(srv)}
 }
-
-func (w *world) close() { _ = w.hs.Close() }
 
 // requestsSince returns the requests made since before (a
 // w.srv.Requests()), by kind: "list", "ticket", "game", "fault", "v2_list"

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -118,15 +119,14 @@ func withDB(dsn, db string) string {
 	return strings.TrimSpace(dsn) + " dbname=" + db
 }
 
-func sharedSetup(t testing.TB) {
+// fail fails the test, or skips it when the PostgreSQL binaries are missing
+// outside CI.
+func fail(t testing.TB, err error) {
 	t.Helper()
-	shared.once.Do(func() { shared.err = setup() })
-	if shared.err != nil {
-		if shared.err == ErrNoPostgres && os.Getenv("CI") == "" {
-			t.Skip(shared.err.Error())
-		}
-		t.Fatal(shared.err)
+	if errors.Is(err, ErrNoPostgres) && os.Getenv("CI") == "" {
+		t.Skip(err.Error())
 	}
+	t.Fatal(err)
 }
 
 // DB is one test's own database.
@@ -145,7 +145,10 @@ func NewEmptyDB(t testing.TB) *DB { return newDB(t, false) }
 
 func newDB(t testing.TB, migrated bool) *DB {
 	t.Helper()
-	sharedSetup(t)
+	shared.once.Do(func() { shared.err = setup() })
+	if shared.err != nil {
+		fail(t, shared.err)
+	}
 	ctx := context.Background()
 	name := fmt.Sprintf("%s_t%d", shared.template, shared.seq.Add(1))
 	tmpl := shared.template
@@ -156,19 +159,17 @@ func newDB(t testing.TB, migrated bool) *DB {
 	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
-	db := &DB{Name: name, URL: u}
-	pool, err := pgxpool.New(ctx, db.URL)
+	pool, err := pgxpool.New(ctx, u)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	db.Pool = pool
 	t.Cleanup(func() {
 		pool.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = DropDB(ctx, shared.adminURL, name)
 	})
-	return db
+	return &DB{Name: name, URL: u, Pool: pool}
 }
 
 // NewServer starts a server of the test's own (for tests that stop and
@@ -177,10 +178,7 @@ func NewServer(t testing.TB) *Server {
 	t.Helper()
 	s, err := StartServer(context.Background())
 	if err != nil {
-		if err == ErrNoPostgres && os.Getenv("CI") == "" {
-			t.Skip(err.Error())
-		}
-		t.Fatal(err)
+		fail(t, err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s

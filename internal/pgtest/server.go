@@ -10,9 +10,8 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -27,12 +26,12 @@ var ErrNoPostgres = errors.New("pgtest: PostgreSQL server binaries (initdb, post
 // When the process runs as root the server runs as the 'postgres' OS user,
 // because initdb refuses to run as root.
 type Server struct {
-	BinDir  string
-	Dir     string // data directory and socket directory live below it
-	Port    int
-	cmd     *exec.Cmd
-	cred    *syscall.Credential
-	logPath string
+	BinDir string
+	Dir    string // data directory, socket and log live below it
+	Port   int
+	cmd    *exec.Cmd
+	stop   context.CancelFunc // stops cmd: SIGINT, then SIGKILL after 20 s
+	cred   *syscall.Credential
 }
 
 // FindBinDir returns the directory holding initdb and postgres: $PG_BINDIR,
@@ -42,7 +41,11 @@ func FindBinDir() (string, error) {
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	version := func(dir string) int {
+		v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+		return v
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return version(b) - version(a) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
 			return d, nil
@@ -54,15 +57,14 @@ func FindBinDir() (string, error) {
 	return "", ErrNoPostgres
 }
 
-func versionOf(dir string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
-	return v
-}
-
 // StartServer runs initdb into a new temporary directory and starts postgres.
 // Stop it with Stop; Pdeathsig stops it too if this process dies first.
-func StartServer(ctx context.Context) (*Server, error) {
+func StartServer(ctx context.Context) (_ *Server, err error) {
 	bin, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +72,12 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BinDir: bin, Dir: dir, logPath: filepath.Join(dir, "postgres.log")}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	s := &Server{BinDir: bin, Dir: dir, Port: port}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -83,23 +90,19 @@ func StartServer(ctx context.Context) (*Server, error) {
 			return nil, err
 		}
 	}
-	if err := s.run(ctx, "initdb", "-D", s.dataDir(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+	initdb := s.command(ctx, "initdb", "-D", s.dataDir(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s.Port = port
 	if err := s.Start(ctx); err != nil {
-		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	return s, nil
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.Dir, "data") }
+
+func (s *Server) logPath() string { return filepath.Join(s.Dir, "postgres.log") }
 
 func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, name), args...)
@@ -108,34 +111,33 @@ func (s *Server) command(ctx context.Context, name string, args ...string) *exec
 	return cmd
 }
 
-func (s *Server) run(ctx context.Context, name string, args ...string) error {
-	out, err := s.command(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pgtest: %s: %w\n%s", name, err, out)
-	}
-	return nil
-}
-
 // Start starts (or restarts after Stop) the server and waits until it
 // accepts connections.
 func (s *Server) Start(ctx context.Context) error {
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
+	logf, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
 	if s.cred != nil {
-		_ = os.Chown(s.logPath, int(s.cred.Uid), int(s.cred.Gid))
+		_ = os.Chown(s.logPath(), int(s.cred.Uid), int(s.cred.Gid))
 	}
-	cmd := s.command(context.WithoutCancel(ctx), "postgres",
+	// The server outlives ctx: it runs until Stop.
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	cmd := s.command(life, "postgres",
 		"-D", s.dataDir(), "-k", s.Dir, "-p", strconv.Itoa(s.Port), "-h", "127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Fast shutdown (SIGINT: abort transactions, disconnect clients); Wait
+	// kills it if that takes longer than WaitDelay.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 20 * time.Second
 	if err := cmd.Start(); err != nil {
+		stop()
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	s.cmd = cmd
+	s.cmd, s.stop = cmd, stop
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := pgx.Connect(ctx, s.URL("postgres"))
@@ -144,7 +146,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(s.logPath)
+			log, _ := os.ReadFile(s.logPath())
 			return fmt.Errorf("pgtest: postgres did not accept connections: %w\n%s", err, log)
 		}
 		select {
@@ -155,21 +157,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 }
 
-// Stop shuts the server down fast (SIGINT: abort transactions, disconnect
-// clients) and waits for it to exit. The data directory is kept for Start.
+// Stop shuts the server down fast and waits for it to exit. The data
+// directory is kept for Start.
 func (s *Server) Stop() error {
 	if s.cmd == nil {
 		return nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	s.stop()
+	_ = s.cmd.Wait()
 	s.cmd = nil
 	return nil
 }
@@ -184,17 +179,6 @@ func (s *Server) Close() error {
 func (s *Server) URL(db string) string {
 	q := url.Values{"host": {s.Dir}, "port": {strconv.Itoa(s.Port)}, "sslmode": {"disable"}}
 	return (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + db, RawQuery: q.Encode()}).String()
-}
-
-// TCPURL is a connection string for database db over loopback TCP.
-func (s *Server) TCPURL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, db)
-}
-
-// Log returns the server's log so far, for test failure messages.
-func (s *Server) Log() string {
-	b, _ := os.ReadFile(s.logPath)
-	return strings.TrimSpace(string(b))
 }
 
 func freePort() (int, error) {

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -71,12 +72,12 @@ const (
 	chartH = 280
 )
 
-var (
-	sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
-)
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
-// newPlot returns a plot in the page's style.
-func newPlot(title, xLabel, yLabel string) *plot.Plot {
+// newPlot returns a plot in the page's style, with whole-number ticks on
+// the value axis (y, or x for horizontal bars) and light grid lines along
+// it behind the data.
+func newPlot(title, xLabel, yLabel string, horizontal bool) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sans, 14)
@@ -88,19 +89,17 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Tick.Label.Font = font.From(sans, 11)
 	}
 	p.BackgroundColor = color.White
-	return p
-}
-
-// addGrid draws light lines behind the data along the value axis.
-func addGrid(p *plot.Plot, horizontal bool) {
 	g := plotter.NewGrid()
 	g.Vertical.Color, g.Horizontal.Color = gridColor, gridColor
 	if horizontal {
 		g.Horizontal.Width = 0
+		p.X.Tick.Marker = intTicks{}
 	} else {
 		g.Vertical.Width = 0
+		p.Y.Tick.Marker = intTicks{}
 	}
 	p.Add(g)
+	return p
 }
 
 var (
@@ -108,24 +107,26 @@ var (
 	svgSize   = regexp.MustCompile(`^<svg width="[^"]*" height="[^"]*"`)
 )
 
-// render draws p and returns it as inline SVG: without the XML prolog (not
-// allowed inside HTML), with width 100 % and the viewBox vgsvg writes, so it
-// scales with the page, and labelled for screen readers.
-func render(p *plot.Plot, w, h vg.Length, label string) (template.HTML, error) {
-	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+// render draws p, h points high, into c as inline SVG: without the XML
+// prolog (not allowed inside HTML), with width 100 % and the viewBox vgsvg
+// writes, so it scales with the page, and labelled with c's title for
+// screen readers.
+func (c chart) render(p *plot.Plot, h vg.Length) (chart, error) {
+	canvas := vgsvg.New(chartW, h)
+	p.Draw(draw.New(canvas))
 	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return "", fmt.Errorf("report: render chart %q: %w", label, err)
+	if _, err := canvas.WriteTo(&buf); err != nil {
+		return chart{}, fmt.Errorf("report: render chart %q: %w", c.Title, err)
 	}
 	s := svgProlog.ReplaceAllString(buf.String(), "<svg ")
 	if !svgSize.MatchString(s) {
-		return "", fmt.Errorf("report: render chart %q: unexpected SVG header", label)
+		return chart{}, fmt.Errorf("report: render chart %q: unexpected SVG header", c.Title)
 	}
-	s = svgSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-label="`+html.EscapeString(label)+`"`)
+	s = svgSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-label="`+html.EscapeString(c.Title)+`"`)
 	// The SVG is ours, and vgsvg escapes every string it draws
 	// (html.EscapeString), so it is safe to insert as it is.
-	return template.HTML(s), nil //nolint:gosec // see above
+	c.SVG = template.HTML(s) //nolint:gosec // see above
+	return c, nil
 }
 
 // intTicks keeps the major ticks of the default ticker that are whole
@@ -133,19 +134,17 @@ func render(p *plot.Plot, w, h vg.Length, label string) (template.HTML, error) {
 type intTicks struct{}
 
 func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
 	if hi-lo < 4 {
-		var ts []plot.Tick
 		for v := math.Ceil(lo); v <= hi; v++ {
 			ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
 		}
 		return ts
 	}
-	var ts []plot.Tick
 	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
-		if t.Label != "" && t.Value != math.Trunc(t.Value) {
-			continue
+		if t.Label == "" || t.Value == math.Trunc(t.Value) {
+			ts = append(ts, t)
 		}
-		ts = append(ts, t)
 	}
 	return ts
 }
@@ -156,40 +155,32 @@ type dateTicks struct{}
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 	a := time.Unix(int64(lo), 0).UTC()
 	b := time.Unix(int64(hi), 0).UTC()
-	days := b.Sub(a).Hours() / 24
-	type step struct {
+	// The first step for axes of up to upTo days; the last for any longer.
+	steps := []struct {
+		upTo         float64
 		months, days int
 		format       string
+	}{
+		{10, 0, 1, "Jan 2"}, {70, 0, 7, "Jan 2"}, {200, 1, 0, "Jan 2006"}, {550, 3, 0, "Jan 2006"},
+		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {0, 24, 0, "2006"},
 	}
-	var s step
-	switch {
-	case days <= 10:
-		s = step{0, 1, "Jan 2"}
-	case days <= 70:
-		s = step{0, 7, "Jan 2"}
-	case days <= 200:
-		s = step{1, 0, "Jan 2006"}
-	case days <= 550:
-		s = step{3, 0, "Jan 2006"}
-	case days <= 1100:
-		s = step{6, 0, "Jan 2006"}
-	case days <= 2200:
-		s = step{12, 0, "2006"}
-	default:
-		s = step{24, 0, "2006"}
+	days := b.Sub(a).Hours() / 24
+	s := steps[len(steps)-1]
+	for _, st := range steps[:len(steps)-1] {
+		if days <= st.upTo {
+			s = st
+			break
+		}
 	}
-	var t time.Time
+	t := time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC) // month steps start in January
 	if s.months == 0 {
 		t = time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-	} else {
-		t = time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	var ts []plot.Tick
 	for ; !t.After(b); t = t.AddDate(0, s.months, s.days) {
-		if t.Before(a) {
-			continue
+		if !t.Before(a) {
+			ts = append(ts, plot.Tick{Value: float64(t.Unix()), Label: t.Format(s.format)})
 		}
-		ts = append(ts, plot.Tick{Value: float64(t.Unix()), Label: t.Format(s.format)})
 	}
 	return ts
 }
@@ -204,6 +195,18 @@ func truncate(s string, n int) string {
 
 func noData(id, title, why string) chart {
 	return chart{ID: id, Title: title, Empty: why}
+}
+
+// bars is a bar chart in s's colour, without outlines.
+func bars(vals plotter.Values, width vg.Length, s series, horizontal bool) (*plotter.BarChart, error) {
+	b, err := plotter.NewBarChart(vals, width)
+	if err != nil {
+		return nil, err
+	}
+	b.Color = s.Color
+	b.LineStyle.Width = 0
+	b.Horizontal = horizontal
+	return b, nil
 }
 
 // backlogChart: open and request tickets at the end of each day.
@@ -223,28 +226,24 @@ func backlogChart(days []dayRow) (chart, error) {
 			api = append(api, plotter.XY{X: x, Y: float64(*d.APIOpen)})
 		}
 	}
-	p := newPlot(title, "date (UTC)", "tickets")
-	addGrid(p, false)
+	p := newPlot(title, "date (UTC)", "tickets", false)
 	p.X.Tick.Marker = dateTicks{}
-	p.Y.Tick.Marker = intTicks{}
 	p.Y.Min = 0
 	if len(days) == 1 {
 		// One day has no width; show it in the middle of a three-day axis.
 		p.X.Min, p.X.Max = open[0].X-86400, open[0].X+86400
 	}
-	c := chart{ID: id, Title: title, Series: []series{seriesOpen, seriesRequest}}
-	lines := []struct {
+	type line struct {
 		xy plotter.XYs
 		s  series
-	}{{open, seriesOpen}, {req, seriesRequest}}
-	if len(api) > 0 {
-		lines = append(lines, struct {
-			xy plotter.XYs
-			s  series
-		}{api, seriesAPI})
-		c.Series = append(c.Series, seriesAPI)
 	}
+	lines := []line{{open, seriesOpen}, {req, seriesRequest}}
+	if len(api) > 0 {
+		lines = append(lines, line{api, seriesAPI})
+	}
+	c := chart{ID: id, Title: title}
 	for _, l := range lines {
+		c.Series = append(c.Series, l.s)
 		ln, err := plotter.NewLine(l.xy)
 		if err != nil {
 			return chart{}, err
@@ -266,9 +265,7 @@ func backlogChart(days []dayRow) (chart, error) {
 	c.Caption = fmt.Sprintf("Tickets in state open or request at the end of each UTC day, from %s to %s (%d open and %d request on the last day). "+
 		"Before ratickets first saw a ticket its state is reconstructed from the dates the source gives.",
 		days[0].Day.Format("2006-01-02"), last.Day.Format("2006-01-02"), last.Open, last.Request)
-	var err error
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 type week struct {
@@ -316,34 +313,23 @@ func flowChart(days []dayRow) (chart, error) {
 	for i, w := range shown {
 		opened[i], resolved[i], closed[i] = float64(w.Opened), float64(w.Resolved), float64(w.Closed)
 	}
-	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week")
-	addGrid(p, false)
-	p.Y.Tick.Marker = intTicks{}
+	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week", false)
 	// The plot area is about 360 points wide; two bars per week.
 	bw := vg.Points(math.Max(0.5, math.Min(12, 340/float64(len(shown))/2.4)))
-	bo, err := plotter.NewBarChart(opened, bw)
-	if err != nil {
-		return chart{}, err
+	var bs [3]*plotter.BarChart
+	for i, b := range []struct {
+		vals plotter.Values
+		s    series
+		off  vg.Length
+	}{{opened, seriesOpened, -bw / 2}, {resolved, seriesResolved, bw / 2}, {closed, seriesClosed, bw / 2}} {
+		var err error
+		if bs[i], err = bars(b.vals, bw, b.s, false); err != nil {
+			return chart{}, err
+		}
+		bs[i].Offset = b.off
 	}
-	br, err := plotter.NewBarChart(resolved, bw)
-	if err != nil {
-		return chart{}, err
-	}
-	bc, err := plotter.NewBarChart(closed, bw)
-	if err != nil {
-		return chart{}, err
-	}
-	for _, b := range []struct {
-		bar *plotter.BarChart
-		s   series
-		off vg.Length
-	}{{bo, seriesOpened, -bw / 2}, {br, seriesResolved, bw / 2}, {bc, seriesClosed, bw / 2}} {
-		b.bar.Color = b.s.Color
-		b.bar.LineStyle.Width = 0
-		b.bar.Offset = b.off
-	}
-	bc.StackOn(br)
-	p.Add(bo, br, bc)
+	bs[2].StackOn(bs[1]) // closed on top of resolved
+	p.Add(bs[0], bs[1], bs[2])
 	// Label at most five weeks, so that the labels never run into each
 	// other on a phone.
 	every := max(1, (len(shown)+4)/5)
@@ -364,8 +350,7 @@ func flowChart(days []dayRow) (chart, error) {
 	if len(shown) < len(ws) {
 		c.Caption += fmt.Sprintf(" Only the last %d of the period's %d weeks are shown.", len(shown), len(ws))
 	}
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 // resolutionChart: histogram of hours from report to resolution.
@@ -380,20 +365,16 @@ func resolutionChart(d *data) (chart, error) {
 		vals[i] = float64(n)
 		names[i] = resolutionBuckets[i].label
 	}
-	p := newPlot(title, "time to resolution (h hours, d days, wk weeks, mo months, y years)", "tickets")
-	addGrid(p, false)
-	p.Y.Tick.Marker = intTicks{}
+	p := newPlot(title, "time to resolution (h hours, d days, wk weeks, mo months, y years)", "tickets", false)
 	// Twelve labels do not fit side by side on a narrow chart: slant them.
 	p.X.Tick.Label.Font = font.From(sans, 10)
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	b, err := plotter.NewBarChart(vals, vg.Points(24))
+	b, err := bars(vals, vg.Points(24), seriesResolved, false)
 	if err != nil {
 		return chart{}, err
 	}
-	b.Color = seriesResolved.Color
-	b.LineStyle.Width = 0
 	p.Add(b)
 	p.NominalX(names...)
 	c := chart{ID: id, Title: title, Series: []series{{"tickets", seriesResolved.Color}}}
@@ -402,8 +383,7 @@ func resolutionChart(d *data) (chart, error) {
 		c.Caption += fmt.Sprintf("; median %s, 90th percentile %s", humanHours(*d.ResMedian), humanHours(*d.ResP90))
 	}
 	c.Caption += "."
-	c.SVG, err = render(p, chartW, chartH, title)
-	return c, err
+	return c.render(p, chartH)
 }
 
 // humanHours writes a duration given in hours in the largest fitting unit.
@@ -418,74 +398,61 @@ func humanHours(h float64) string {
 	}
 }
 
-// hbarChart draws the rows as horizontal bars, largest on top. When stack
-// is given (parallel to rows), the bar is split: stack[i] in s2's colour
-// first, the rest in s1's.
-func hbarChart(id, title, xLabel, yLabel, caption string, rows []countRow, s1 series, stack []int64, s2 series) (chart, error) {
-	n := len(rows)
-	total := make(plotter.Values, n)
-	part := make(plotter.Values, n)
-	names := make([]string, n)
-	for i, r := range rows {
-		j := n - 1 - i // largest on top
-		total[j] = float64(r.N)
-		if stack != nil {
-			part[j] = float64(stack[i])
-			total[j] -= part[j]
-		}
-		names[j] = truncate(r.Label, 34)
+// hbarChart draws horizontal bars, one per label, largest (first) on top:
+// stacks[i] in c.Series[i]'s colour, each stacked on the one before.
+func hbarChart(c chart, xLabel, yLabel string, labels []string, stacks ...plotter.Values) (chart, error) {
+	names := make([]string, len(labels))
+	for i, l := range labels {
+		names[len(labels)-1-i] = truncate(l, 34)
 	}
-	p := newPlot(title, xLabel, yLabel)
-	addGrid(p, true)
-	p.X.Tick.Marker = intTicks{}
+	p := newPlot(c.Title, xLabel, yLabel, true)
 	p.X.Min = 0
-	bw := vg.Points(11)
-	c := chart{ID: id, Title: title, Caption: caption}
 	var under *plotter.BarChart
-	if stack != nil {
-		b, err := plotter.NewBarChart(part, bw)
+	for i, vals := range stacks {
+		slices.Reverse(vals)
+		b, err := bars(vals, vg.Points(11), c.Series[i], true)
 		if err != nil {
 			return chart{}, err
 		}
-		b.Horizontal = true
-		b.Color = s2.Color
-		b.LineStyle.Width = 0
+		if under != nil {
+			b.StackOn(under)
+		}
 		p.Add(b)
 		under = b
-		c.Series = append(c.Series, s2)
 	}
-	b, err := plotter.NewBarChart(total, bw)
-	if err != nil {
-		return chart{}, err
-	}
-	b.Horizontal = true
-	b.Color = s1.Color
-	b.LineStyle.Width = 0
-	if under != nil {
-		b.StackOn(under)
-	}
-	p.Add(b)
-	c.Series = append(c.Series, s1)
 	p.NominalY(names...)
-	h := vg.Length(math.Max(160, 70+16*float64(n)))
-	c.SVG, err = render(p, chartW, h, title)
-	return c, err
+	return c.render(p, vg.Length(math.Max(160, 70+16*float64(len(labels)))))
 }
 
-func topChart(id, title, what string, rows []countRow) (chart, error) {
+// topChart is a chart of games or consoles (id: what they are).
+func topChart(id, title string, rows []countRow) (chart, error) {
 	if len(rows) == 0 {
 		return noData(id, title, "no open or request tickets right now."), nil
 	}
-	caption := fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), what)
-	return hbarChart(id, title, "open or request tickets", what, caption, rows, seriesTickets, nil, series{})
+	labels, n := make([]string, len(rows)), make(plotter.Values, len(rows))
+	for i, r := range rows {
+		labels[i], n[i] = r.Label, float64(r.N)
+	}
+	c := chart{ID: id, Title: title, Series: []series{seriesTickets},
+		Caption: fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)}
+	return hbarChart(c, "open or request tickets", id, labels, n)
 }
 
+// emulatorChart splits each emulator's bar: open or request now first, then
+// the other states.
 func emulatorChart(d *data) (chart, error) {
 	const id, title = "emulators", "Tickets by emulator"
 	if len(d.Emulators) == 0 {
 		return noData(id, title, "no tickets yet."), nil
 	}
-	caption := fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
-		"(all cores together); the red part is open or request now.", len(d.Emulators))
-	return hbarChart(id, title, "tickets", "emulator", caption, d.Emulators, seriesOther, d.EmuBacklog, seriesBacklog)
+	n := len(d.Emulators)
+	labels, backlog, other := make([]string, n), make(plotter.Values, n), make(plotter.Values, n)
+	for i, r := range d.Emulators {
+		labels[i], backlog[i] = r.Label, float64(d.EmuBacklog[i])
+		other[i] = float64(r.N) - backlog[i]
+	}
+	c := chart{ID: id, Title: title, Series: []series{seriesBacklog, seriesOther},
+		Caption: fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
+			"(all cores together); the red part is open or request now.", n)}
+	return hbarChart(c, "tickets", "emulator", labels, backlog, other)
 }

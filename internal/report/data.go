@@ -26,10 +26,10 @@ type openTicket struct {
 	ID            int64
 	State         string
 	ReportedAt    time.Time
-	AgeDays       float64
 	Game, Console string
 	Achievement   string
 	Author        string
+	AgeDays       float64 `db:"-"` // at the report's now
 }
 
 type emulatorRow struct {
@@ -52,6 +52,7 @@ type reopenedRow struct {
 	State        string
 	Game         string
 	Achievement  string
+	Total        int64 // reopened tickets in all, the same in every row
 }
 
 // data is everything the page shows, read in one snapshot.
@@ -108,24 +109,16 @@ const ticketableTitle = `CASE WHEN ticketable_type = 'leaderboard'
 // so that every figure describes the same moment.
 func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, error) {
 	d := &data{}
-	sinceDay := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
-	nowDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	// UTC midnights: since and now are UTC.
+	sinceDay, nowDay := since.Truncate(24*time.Hour), now.Truncate(24*time.Hour)
 
 	steps := []struct {
 		name string
 		fn   func() error
 	}{
-		{"backlog_daily", func() error {
-			rows, err := tx.Query(ctx, `SELECT day, open, request, opened, resolved, closed, api_open_tickets
+		{"backlog_daily", func() (err error) {
+			d.Days, err = collect[dayRow](ctx, tx, `SELECT day, open, request, opened, resolved, closed, api_open_tickets
 				FROM analytics.backlog_daily WHERE day >= $1 AND day <= $2 ORDER BY day`, sinceDay, nowDay)
-			if err != nil {
-				return err
-			}
-			d.Days, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
-				var x dayRow
-				err := r.Scan(&x.Day, &x.Open, &x.Request, &x.Opened, &x.Resolved, &x.Closed, &x.APIOpen)
-				return x, err
-			})
 			return err
 		}},
 		{"resolution_times", func() error {
@@ -160,18 +153,16 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 		// The top lists read analytics.open_tickets (the backlog's partial
 		// index) rather than by_game/by_console, which aggregate every
 		// ticket ever seen.
-		{"top games", func() error {
-			var err error
-			d.TopGames, err = counts(ctx, tx, `SELECT coalesce((array_agg(game_title ORDER BY reported_at DESC, ticket_id DESC))[1],
+		{"top games", func() (err error) {
+			d.TopGames, err = collect[countRow](ctx, tx, `SELECT coalesce((array_agg(game_title ORDER BY reported_at DESC, ticket_id DESC))[1],
 				       'game ' || game_id::text, '(no game)')
 				|| coalesce(' (' || (array_agg(console_name ORDER BY reported_at DESC, ticket_id DESC))[1] || ')', ''),
 				count(*)
 				FROM analytics.open_tickets GROUP BY game_id ORDER BY 2 DESC, 1 LIMIT $1`, topN)
 			return err
 		}},
-		{"top consoles", func() error {
-			var err error
-			d.TopConsoles, err = counts(ctx, tx, `SELECT coalesce(console_name, '(no console)'), count(*)
+		{"top consoles", func() (err error) {
+			d.TopConsoles, err = collect[countRow](ctx, tx, `SELECT coalesce(console_name, '(no console)'), count(*)
 				FROM analytics.open_tickets GROUP BY console_name ORDER BY 2 DESC, 1 LIMIT $1`, topN)
 			return err
 		}},
@@ -191,17 +182,9 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 			}); err != nil {
 				return err
 			}
-			rows, err = tx.Query(ctx, `SELECT coalesce(emulator, '(not stated)'), coalesce(emulator_core, ''),
+			d.EmulatorTable, err = collect[emulatorRow](ctx, tx, `SELECT coalesce(emulator, '(not stated)'), coalesce(emulator_core, ''),
 				total, open_now + request_now, did_not_trigger_share::float8
 				FROM analytics.by_emulator ORDER BY total DESC, 1, 2 LIMIT $1`, emulatorRows)
-			if err != nil {
-				return err
-			}
-			d.EmulatorTable, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (emulatorRow, error) {
-				var x emulatorRow
-				err := r.Scan(&x.Emulator, &x.Core, &x.Total, &x.Backlog, &x.DidNotTrigger)
-				return x, err
-			})
 			return err
 		}},
 		{"open_tickets", func() error {
@@ -210,34 +193,22 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 				Scan(&d.OpenNow, &d.RequestNow); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, `SELECT ticket_id, report_state::text, reported_at,
+			var err error
+			d.Oldest, err = collect[openTicket](ctx, tx, `SELECT ticket_id, report_state::text, reported_at,
 				coalesce(game_title, ''), coalesce(console_name, ''), `+ticketableTitle+`,
 				coalesce(achievement_author, '')
 				FROM analytics.open_tickets ORDER BY reported_at, ticket_id LIMIT $1`, oldestN)
-			if err != nil {
-				return err
+			for i := range d.Oldest {
+				d.Oldest[i].AgeDays = now.Sub(d.Oldest[i].ReportedAt).Hours() / 24
 			}
-			d.Oldest, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (openTicket, error) {
-				var x openTicket
-				err := r.Scan(&x.ID, &x.State, &x.ReportedAt, &x.Game, &x.Console, &x.Achievement, &x.Author)
-				x.AgeDays = now.Sub(x.ReportedAt).Hours() / 24
-				return x, err
-			})
 			return err
 		}},
 		{"developer_stats", func() error {
-			rows, err := tx.Query(ctx, `SELECT coalesce(achievement_author, '(unknown)'), open_now,
+			var err error
+			d.Developers, err = collect[developerRow](ctx, tx, `SELECT coalesce(achievement_author, '(unknown)'), open_now,
 				resolved_last_30d, closed_last_30d, median_open_age_days
 				FROM analytics.developer_stats($1) ORDER BY open_now DESC, resolved_last_30d DESC, 1 LIMIT $2`,
 				now, developersN)
-			if err != nil {
-				return err
-			}
-			d.Developers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (developerRow, error) {
-				var x developerRow
-				err := r.Scan(&x.Author, &x.OpenNow, &x.Resolved30, &x.Closed30, &x.MedianAgeDays)
-				return x, err
-			})
 			if err != nil {
 				return err
 			}
@@ -247,17 +218,13 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 		{"reopened", func() error {
 			// One pass over the view (it walks the whole history): the
 			// total comes along with the top rows.
-			rows, err := tx.Query(ctx, `SELECT ticket_id, reopen_count, last_reopened_at, current_state::text,
+			var err error
+			d.Reopened, err = collect[reopenedRow](ctx, tx, `SELECT ticket_id, reopen_count, last_reopened_at, current_state::text,
 				coalesce(game_title, ''), `+ticketableTitle+`, count(*) OVER ()
 				FROM analytics.reopened ORDER BY reopen_count DESC, last_reopened_at DESC, ticket_id LIMIT $1`, reopenedN)
-			if err != nil {
-				return err
+			if len(d.Reopened) > 0 {
+				d.ReopenedTotal = d.Reopened[0].Total
 			}
-			d.Reopened, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (reopenedRow, error) {
-				var x reopenedRow
-				err := r.Scan(&x.ID, &x.Count, &x.LastReopened, &x.State, &x.Game, &x.Achievement, &d.ReopenedTotal)
-				return x, err
-			})
 			return err
 		}},
 		{"totals", func() error {
@@ -273,14 +240,11 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 	return d, nil
 }
 
-func counts(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]countRow, error) {
+// collect reads the rows of a query into T's fields, by position.
+func collect[T any](ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]T, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (countRow, error) {
-		var x countRow
-		err := r.Scan(&x.Label, &x.N)
-		return x, err
-	})
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[T])
 }

@@ -2,12 +2,14 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,10 +59,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 	}
 	now = now.UTC()
 	since := opts.Since.UTC()
-	title := strings.TrimSpace(opts.Title)
-	if title == "" {
-		title = DefaultTitle
-	}
+	title := cmp.Or(strings.TrimSpace(opts.Title), DefaultTitle)
 
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -83,20 +82,17 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 	if !since.IsZero() {
 		v.Since = &since
 	}
-	builders := []func() (chart, error){
+	for _, build := range []func() (chart, error){
 		func() (chart, error) { return backlogChart(d.Days) },
 		func() (chart, error) { return flowChart(d.Days) },
 		func() (chart, error) { return resolutionChart(d) },
+		func() (chart, error) { return topChart("games", "Games with the most open tickets", d.TopGames) },
 		func() (chart, error) {
-			return topChart("games", "Games with the most open tickets", "games", d.TopGames)
-		},
-		func() (chart, error) {
-			return topChart("consoles", "Consoles with the most open tickets", "consoles", d.TopConsoles)
+			return topChart("consoles", "Consoles with the most open tickets", d.TopConsoles)
 		},
 		func() (chart, error) { return emulatorChart(d) },
-	}
-	for _, b := range builders {
-		c, err := b()
+	} {
+		c, err := build()
 		if err != nil {
 			return err
 		}
@@ -124,18 +120,13 @@ type view struct {
 
 // thousands writes n with thin spaces between groups of three digits.
 func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteString("\u202f")
-		}
-		b.WriteRune(r)
+	s := strconv.FormatInt(n, 10)
+	sign := 0
+	if n < 0 {
+		sign = 1
 	}
-	if neg {
-		return "-" + b.String()
+	for i := len(s) - 3; i > sign; i -= 3 {
+		s = s[:i] + "\u202f" + s[i:]
 	}
-	return b.String()
+	return s
 }

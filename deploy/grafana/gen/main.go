@@ -13,16 +13,12 @@ import (
 func main() {
 	out := flag.String("o", "ratickets.json", "the file to write")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	b, err := grafana.JSON()
+	if err == nil {
+		err = os.WriteFile(*out, b, 0o644)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
-}
-
-func run(path string) error {
-	b, err := grafana.JSON()
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
 }
