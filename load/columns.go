@@ -104,17 +104,15 @@ func appendTicketRow(row []any, t *transform.Ticket, seq int32) []any {
 func lackBit(c column) int32 {
 	var bit int32 = 1
 	for _, d := range ticketColumns {
+		if d.lacking == nil {
+			continue
+		}
 		if d.name == c.name {
-			if c.lacking == nil {
-				return 0
-			}
 			return bit
 		}
-		if d.lacking != nil {
-			bit <<= 1
-		}
+		bit <<= 1
 	}
-	panic("load: no column " + c.name)
+	return 0
 }
 
 // merged renders the value a merge writes to a column from the staging row

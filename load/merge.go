@@ -21,19 +21,6 @@ type Reject struct {
 	Field    string // "" when the whole record was set aside
 }
 
-// Batch is one unit of atomic work: all of it commits, or none of it.
-type Batch struct {
-	Tickets []transform.Ticket
-	Rejects []Reject
-	// Listed marks tickets that came from a scan of the open list: they count
-	// as seen in the list for reconciliation.
-	Listed bool
-	// Progress, when non-nil, is written to the run's row with the batch.
-	Progress *Progress
-	// Checkpoint, when non-nil, is stored in the same transaction.
-	Checkpoint *Checkpoint
-}
-
 // Counts is what a merge did.
 type Counts struct {
 	Inserted, Updated, Unchanged, Rejected int64
@@ -47,31 +34,12 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-// Merge upserts a batch in one transaction: COPY into a temporary staging
-// table, then one statement that inserts new tickets, updates the ones that
-// really changed (an unchanged ticket is never rewritten), versions
-// ticket_history, and records the sightings. Rejected records, the run's
-// counters and the checkpoint commit with it. It is a Sink of one batch.
-func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error) {
-	k := s.NewSink(runID, b.Listed, nil)
-	for i := range b.Tickets {
-		if err := k.Add(ctx, b.Tickets[i]); err != nil {
-			break // sticky: Close returns it
-		}
-	}
-	for _, r := range b.Rejects {
-		k.Reject(r)
-	}
-	_ = k.Commit(ctx, b.Progress, b.Checkpoint)
-	return k.Close()
-}
-
 // Sink writes one run's batches to the database, one batch at a time and in
 // the order they are cut. A batch is one transaction: its tickets stream
 // into the staging table a page at a time as they are added (so a batch is
-// never held in memory whole), and Commit merges it and commits it with
-// its rejects, the run's counters, progress and checkpoint, after checking
-// that the run still holds its advisory lock. Only one batch is ever open,
+// never held in memory whole), and Commit merges it (see doc.go) and commits
+// it with its rejects, the run's counters, progress and checkpoint, after
+// checking that the run still holds its advisory lock. Only one batch is ever open,
 // so a run uses one connection besides its lock's whatever the pool size.
 //
 // The first failure ends the sink: every later call returns it, and Close
@@ -88,9 +56,8 @@ type Sink struct {
 	// The current batch.
 	tx      pgx.Tx             // nil until its first page is copied, or its Commit
 	page    []transform.Ticket // added, not yet copied
-	ids     map[int64]struct{}
-	dup     bool  // an id came twice: the merge keeps the last (see mergeSQL)
-	seq     int32 // rows copied: the staging table's seq column
+	ids     map[int64]struct{} // fewer than the tickets added: an id came twice
+	seq     int32              // rows copied: the staging table's seq column
 	bytes   int
 	rejects []Reject
 	start   time.Time
@@ -107,11 +74,14 @@ const pageRows = 100
 // rolled back with ErrLockLost. Nothing touches the database until the
 // first page is full or Commit.
 func (s *Store) NewSink(runID int64, listed bool, lock *Lock) *Sink {
-	return &Sink{s: s, runID: runID, listed: listed, lock: lock}
+	return &Sink{s: s, runID: runID, listed: listed, lock: lock, ids: map[int64]struct{}{}}
 }
 
 // Len is the number of tickets and rejects in the current batch.
 func (k *Sink) Len() int { return int(k.seq) + len(k.page) + len(k.rejects) }
+
+// Err is the sink's failure, or nil.
+func (k *Sink) Err() error { return k.err }
 
 // Add adds a ticket to the current batch. A ticket id may repeat; the last
 // occurrence wins, as it is the fresher copy.
@@ -119,11 +89,8 @@ func (k *Sink) Add(ctx context.Context, t transform.Ticket) error {
 	if k.err != nil {
 		return k.err
 	}
-	if k.ids == nil {
-		k.ids, k.start = map[int64]struct{}{}, time.Now()
-	}
-	if _, ok := k.ids[t.ID]; ok {
-		k.dup = true
+	if k.Len() == 0 {
+		k.start = time.Now()
 	}
 	k.ids[t.ID] = struct{}{}
 	k.bytes += ticketBytes(&t)
@@ -134,28 +101,23 @@ func (k *Sink) Add(ctx context.Context, t transform.Ticket) error {
 	return k.fail(ctx, k.copyPage(ctx))
 }
 
-// Err is the sink's failure, or nil.
-func (k *Sink) Err() error { return k.err }
-
 // Reject sets a record aside with the current batch.
 func (k *Sink) Reject(r Reject) {
-	if k.ids == nil {
-		k.ids, k.start = map[int64]struct{}{}, time.Now()
+	if k.err != nil {
+		return // nothing of a failed sink is stored
+	}
+	if k.Len() == 0 {
+		k.start = time.Now()
 	}
 	k.rejects = append(k.rejects, r)
 }
 
 // begin opens the batch's transaction.
-func (k *Sink) begin(ctx context.Context) error {
-	if k.tx != nil {
-		return nil
+func (k *Sink) begin(ctx context.Context) (err error) {
+	if k.tx == nil {
+		k.tx, err = k.s.pool.Begin(ctx)
 	}
-	tx, err := k.s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	k.tx = tx
-	return nil
+	return err
 }
 
 // copyPage copies the added tickets into the staging table, creating it
@@ -211,7 +173,8 @@ func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) e
 
 // reset empties the current batch, once committed or rolled back.
 func (k *Sink) reset() {
-	k.tx, k.ids, k.dup, k.seq, k.bytes, k.page, k.rejects = nil, nil, false, 0, 0, k.page[:0], nil
+	clear(k.ids)
+	k.tx, k.seq, k.bytes, k.page, k.rejects = nil, 0, 0, k.page[:0], nil
 }
 
 func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (Counts, error) {
@@ -224,9 +187,9 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 	}
 	tx := k.tx
 	if k.seq > 0 {
-		merge := mergeSQL
-		if !k.dup {
-			merge = mergeNoDupSQL
+		merge := mergeNoDupSQL
+		if len(k.ids) < int(k.seq) {
+			merge = mergeSQL
 		}
 		// work_mem is sized now that the batch's size is known.
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dkB'", workMemKB(k.bytes))); err != nil {

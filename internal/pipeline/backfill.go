@@ -77,10 +77,8 @@ func summarize(pos json.RawMessage) json.RawMessage {
 }
 
 func (l *loop) add(ctx context.Context, raws []json.RawMessage) {
-	for _, raw := range raws {
-		l.b.add(ctx, raw)
-		l.r.sum.Seen++
-	}
+	l.b.add(ctx, raws...)
+	l.r.sum.Seen += int64(len(raws))
 }
 
 // commit commits the batch with the position as it is now.
@@ -96,7 +94,7 @@ func (l *loop) commit(ctx context.Context, done bool) error {
 // step commits when the batch is due or the last checkpoint is old. Call it
 // only where the position covers every record added so far.
 func (l *loop) step(ctx context.Context) error {
-	if l.b.due(l.r.cfg.flushInterval()) || time.Since(l.lastCP) >= checkpointEvery {
+	if l.b.due() || time.Since(l.lastCP) >= checkpointEvery {
 		if err := l.commit(ctx, false); err != nil {
 			return err
 		}
@@ -127,16 +125,19 @@ func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, 
 	if from <= 0 || to < from {
 		return Summary{Kind: load.KindBackfill, Status: load.StatusFailed}, fmt.Errorf("backfill: bad id range %d..%d", from, to)
 	}
-	name := fmt.Sprintf("ids:%d-%d", from, to)
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
-		return r.backfillIDs(ctx, name, idPosition{NextID: from}, from, to, restart, progress)
+		return r.backfillIDs(ctx, fmt.Sprintf("ids:%d-%d", from, to), idPosition{NextID: from}, to, restart, progress, nil)
 	})
 }
 
-// backfillIDs fetches pos.NextID..to, checkpointed as name.
-func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, from, to int64, restart bool, progress ProgressFunc) error {
+// backfillIDs fetches pos.NextID..to (pos.To when set), checkpointed as
+// name. start, when non-nil, is told where the backfill starts before its
+// first request (not when it is done already), and may end it there.
+func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, to int64, restart bool, progress ProgressFunc,
+	start func(pos idPosition, resumed bool) bool) error {
+	from := pos.NextID
 	report := func(final bool) {
-		if progress != nil {
+		if progress != nil && to >= from { // an empty range (--all, no tickets) has none to report
 			progress(pos.NextID-from, to-from+1, final)
 		}
 	}
@@ -144,9 +145,12 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, f
 	if r.v2() {
 		per = extract.MaxIDsPerRequest
 	}
-	return r.checkpointed(ctx, name, restart, false, &pos, report, func(l *loop, _ bool) error {
+	return r.checkpointed(ctx, name, restart, false, &pos, report, func(l *loop, resumed bool) error {
 		if pos.To > 0 {
 			to = pos.To // a resumed --all keeps the range it started with
+		}
+		if start != nil && !start(pos, resumed) {
+			return nil
 		}
 		for pos.NextID <= to {
 			n := min(per, to-pos.NextID+1)
@@ -329,25 +333,15 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 			if err != nil {
 				return err
 			}
-			pos := idPosition{NextID: 1, To: to}
-			cp, found, err := r.cfg.Store.GetCheckpoint(ctx, "all:v1")
-			if err != nil {
-				return err
-			}
-			resumed := found && !restart && !cp.Done
-			if resumed {
-				if err := json.Unmarshal(cp.Position, &pos); err != nil {
-					return fmt.Errorf("backfill: checkpoint %q: %w", "all:v1", err)
+			return r.backfillIDs(ctx, "all:v1", idPosition{NextID: 1, To: to}, to, restart, progress, func(pos idPosition, resumed bool) bool {
+				if plan != nil {
+					plan(AllPlan{API: APIV1, Resumed: resumed, From: pos.NextID, To: pos.To})
 				}
-			}
-			if plan != nil && (restart || !found || !cp.Done) {
-				plan(AllPlan{API: APIV1, Resumed: resumed, From: pos.NextID, To: pos.To})
-			}
-			if pos.To == 0 {
-				r.log.Warn().Msg("the database knows no ticket: v1 has no list of every ticket; run sync first")
-				return nil
-			}
-			return r.backfillIDs(ctx, "all:v1", pos, 1, pos.To, restart, progress)
+				if pos.To == 0 {
+					r.log.Warn().Msg("the database knows no ticket: v1 has no list of every ticket; run sync first")
+				}
+				return pos.To > 0
+			})
 		}
 		var cur extract.V2Cursor
 		var pages, total int64

@@ -33,12 +33,9 @@ var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets
 // answer counts as not found. A failing v2 request fails the lookup of all
 // its ids.
 func (r *runner) reconcile(ctx context.Context) error {
-	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck(), r.v2())
-	if err != nil {
+	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.VanishedRecheck, r.v2())
+	if err != nil || len(ids) == 0 {
 		return err
-	}
-	if len(ids) == 0 {
-		return nil
 	}
 	r.log.Info().Int("tickets", len(ids)).Msg("reconciling tickets that left the open list")
 	b := r.newBatcher(false)
@@ -75,11 +72,9 @@ func (r *runner) reconcile(ctx context.Context) error {
 			}
 			inARow = 0
 			gone = append(gone, missing...)
-			for _, raw := range found {
-				b.add(ctx, raw)
-				r.sum.Reconciled++
-			}
-			if b.due(r.cfg.flushInterval()) {
+			b.add(ctx, found...)
+			r.sum.Reconciled += int64(len(found))
+			if b.due() {
 				if err := b.flush(ctx, nil); err != nil {
 					return err
 				}
@@ -87,12 +82,9 @@ func (r *runner) reconcile(ctx context.Context) error {
 		}
 		return nil
 	}()
-	// What the lookups before a failure learned is still true: store it.
-	if b.n() > 0 && ctx.Err() == nil && !b.failed {
-		lookErr = errors.Join(lookErr, b.flush(ctx, nil))
-	}
-	if mergeErr := b.close(); mergeErr != nil || b.failed {
-		return errors.Join(mergeErr, lookErr)
+	// What the lookups before a failure learned is still true: end stores it.
+	if lookErr = b.end(ctx, lookErr); b.sink.Err() != nil {
+		return lookErr
 	}
 	r.sum.NotFound = int64(len(gone))
 	if ctx.Err() == nil {

@@ -14,11 +14,8 @@ import (
 func Sync(ctx context.Context, cfg Config) (Summary, error) {
 	return run(ctx, cfg, load.KindSync, func(ctx context.Context, r *runner) error {
 		complete, err := r.scanOpen(ctx)
-		if err != nil {
+		if err != nil || !complete {
 			return err
-		}
-		if !complete {
-			return nil
 		}
 		r.sum.ScanComplete = true
 		return r.reconcile(ctx)
@@ -37,52 +34,42 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 			n := int64(open)
 			r.sum.APIOpenTickets = &n
 		}
-		for _, raw := range tickets {
-			b.add(ctx, raw)
-			r.sum.Seen++
-		}
-		if b.due(r.cfg.flushInterval()) {
+		b.add(ctx, tickets...)
+		r.sum.Seen += int64(len(tickets))
+		if b.due() {
 			return b.flush(ctx, nil)
 		}
 		return nil
 	}
-	scanErr := func() (scanErr error) {
-		// What was read before a failed page is still true: store it.
-		defer func() {
-			if b.n() > 0 && ctx.Err() == nil {
-				scanErr = errors.Join(scanErr, b.flush(ctx, nil))
-			}
-		}()
+	scanErr := func() error {
 		if r.v2() {
 			for page, err := range r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan()) {
-				if err != nil {
-					return err
+				if err == nil {
+					err = take(page.Tickets, page.Total)
 				}
-				if err := take(page.Tickets, page.Total); err != nil {
+				if err != nil {
 					return err
 				}
 			}
 			return nil
 		}
 		for page, err := range r.cfg.Client.ScanOpen(ctx, r.cfg.Scan) {
-			if err != nil {
-				return err
+			if err == nil {
+				err = take(page.Tickets, page.OpenTickets)
 			}
-			if err := take(page.Tickets, page.OpenTickets); err != nil {
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	}()
-	mergeErr := b.close()
-	if mergeErr == nil && errors.Is(scanErr, extract.ErrPageLimit) {
+	// What was read before a failed page is still true: end stores it.
+	err = b.end(ctx, scanErr)
+	if b.sink.Err() == nil && errors.Is(scanErr, extract.ErrPageLimit) {
 		// The page limit the user asked for: what was read is stored, but a
 		// partial scan proves nothing about the tickets it did not reach.
 		r.log.Warn().Int("max_pages", r.cfg.Scan.MaxPages).Msg("page limit reached: scan incomplete, nothing reconciled")
 		return false, nil
 	}
-	if err := errors.Join(mergeErr, scanErr); err != nil {
-		return false, err
-	}
-	return true, nil
+	return err == nil, err
 }
