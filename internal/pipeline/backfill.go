@@ -76,9 +76,9 @@ func summarize(pos json.RawMessage) json.RawMessage {
 	return pos
 }
 
-func (l *loop) add(ctx context.Context, raws []json.RawMessage) {
-	l.b.add(ctx, raws...)
+func (l *loop) add(ctx context.Context, raws []json.RawMessage) []int64 {
 	l.r.sum.Seen += int64(len(raws))
+	return l.b.add(ctx, raws...)
 }
 
 // commit commits the batch with the position as it is now.
@@ -264,36 +264,28 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 // half) into l's batches. The position still names this game (and half),
 // so a commit inside it makes a resume read it again from its start.
 func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unofficial bool) error {
-	opts := r.cfg.Scan
-	opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
+	// No page limit: it is meant for the open list, and a game's list is short.
+	opts, v2opts := r.cfg.Scan, r.cfg.v2Scan()
+	opts.MaxPages, v2opts.MaxPages = 0, 0
+	pages := v1Pages(r.cfg.Client.ScanGame(ctx, game, unofficial, opts))
 	if r.v2() {
-		v2opts := r.cfg.v2Scan()
-		v2opts.MaxPages = 0
-		for page, err := range r.cfg.Client.ScanV2Game(ctx, game, v2opts) {
-			if err != nil {
-				return fmt.Errorf("backfill game %d: %w", game, err)
-			}
-			r.sum.Pages++
-			l.add(ctx, page.Tickets)
-			if err := l.step(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		pages = r.cfg.Client.ScanV2Game(ctx, game, v2opts)
 	}
-	for page, err := range r.cfg.Client.ScanGame(ctx, game, unofficial, opts) {
-		if errors.Is(err, extract.ErrNotFound) {
+	for page, err := range pages {
+		if errors.Is(err, extract.ErrNotFound) && !r.v2() {
 			return nil // the game is gone: nothing (more) to fetch
 		}
 		if err != nil {
 			return fmt.Errorf("backfill game %d: %w", game, err)
 		}
 		r.sum.Pages++
-		l.add(ctx, page.Tickets)
-		// Say which list the tickets came from: an unofficial one can
+		ids := l.add(ctx, page.Tickets)
+		// Say which v1 list the tickets came from: an unofficial one can
 		// never be in the open list, so reconciliation leaves it be.
-		if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ticketIDs(page.Tickets)); err != nil {
-			return err
+		if !r.v2() {
+			if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ids); err != nil {
+				return err
+			}
 		}
 		if err := l.step(ctx); err != nil {
 			return err
@@ -377,22 +369,4 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 			return l.finish(ctx)
 		})
 	})
-}
-
-// ticketIDs reads the ID of each v1 record that has a usable one (the
-// others are set aside by the transform anyway).
-func ticketIDs(raws []json.RawMessage) []int64 {
-	ids := make([]int64, 0, len(raws))
-	for _, raw := range raws {
-		var rec struct {
-			ID json.RawMessage `json:"ID"`
-		}
-		if json.Unmarshal(raw, &rec) != nil {
-			continue
-		}
-		if id, err := strconv.ParseInt(strings.Trim(string(rec.ID), `"`), 10, 64); err == nil && id > 0 {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }

@@ -31,9 +31,10 @@ func (r *runner) newBatcher(listed bool) *batcher {
 }
 
 // add transforms records (of the run's API: v1 ticket objects or v2
-// resource objects) into the current batch. A failure to write them is
-// kept by the sink: due reports the batch due, and flush returns it.
-func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) {
+// resource objects) into the current batch, and returns the ids of those
+// that have a usable one. A failure to write them is kept by the sink: due
+// reports the batch due, and flush returns it.
+func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) (ids []int64) {
 	for _, raw := range raws {
 		if b.sink.Len() == 0 {
 			b.started = time.Now()
@@ -42,13 +43,15 @@ func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) {
 		if err != nil {
 			var re *transform.RecordError
 			rej := load.Reject{Raw: raw, Reason: err.Error()}
-			if errors.As(err, &re) {
+			if errors.As(err, &re) && re.TicketID != nil {
 				rej.TicketID = re.TicketID
+				ids = append(ids, *re.TicketID)
 			}
 			b.sink.Reject(rej)
 			b.r.log.Warn().Str("reason", err.Error()).Msg("record set aside")
 			continue
 		}
+		ids = append(ids, t.ID)
 		for _, p := range t.Problems {
 			b.sink.Reject(load.Reject{TicketID: &t.ID, Raw: raw, Reason: p.Reason, Field: p.Field})
 			b.r.log.Warn().Int64("ticket_id", t.ID).Str("field", p.Field).Str("reason", p.Reason).Msg("field stored as NULL")
@@ -63,6 +66,7 @@ func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) {
 		}
 		_ = b.sink.Add(ctx, t)
 	}
+	return ids
 }
 
 // due reports whether the current batch should end: it is full, older than

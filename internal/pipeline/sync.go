@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"iter"
 
 	"github.com/ratickets/ratickets/extract"
 	"github.com/ratickets/ratickets/load"
@@ -28,37 +28,26 @@ func Sync(ctx context.Context, cfg Config) (Summary, error) {
 // meta.page.total stands for v1's OpenTickets.
 func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	b := r.newBatcher(true)
-	take := func(tickets []json.RawMessage, open int) error {
-		r.sum.Pages++
-		if open >= 0 {
-			n := int64(open)
-			r.sum.APIOpenTickets = &n
-		}
-		b.add(ctx, tickets...)
-		r.sum.Seen += int64(len(tickets))
-		if b.due() {
-			return b.flush(ctx, nil)
-		}
-		return nil
+	pages := v1Pages(r.cfg.Client.ScanOpen(ctx, r.cfg.Scan))
+	if r.v2() {
+		pages = r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan())
 	}
 	scanErr := func() error {
-		if r.v2() {
-			for page, err := range r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan()) {
-				if err == nil {
-					err = take(page.Tickets, page.Total)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for page, err := range r.cfg.Client.ScanOpen(ctx, r.cfg.Scan) {
-			if err == nil {
-				err = take(page.Tickets, page.OpenTickets)
-			}
+		for page, err := range pages {
 			if err != nil {
 				return err
+			}
+			r.sum.Pages++
+			if page.Total >= 0 {
+				n := int64(page.Total)
+				r.sum.APIOpenTickets = &n
+			}
+			b.add(ctx, page.Tickets...)
+			r.sum.Seen += int64(len(page.Tickets))
+			if b.due() {
+				if err := b.flush(ctx, nil); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -72,4 +61,20 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// v1Pages presents a v1 scan's pages as the v2 pages they stand for: their
+// tickets, and OpenTickets as Total.
+func v1Pages(pages iter.Seq2[*extract.Page, error]) iter.Seq2[*extract.V2Page, error] {
+	return func(yield func(*extract.V2Page, error) bool) {
+		for p, err := range pages {
+			var v2 *extract.V2Page
+			if p != nil {
+				v2 = &extract.V2Page{Tickets: p.Tickets, Total: p.OpenTickets}
+			}
+			if !yield(v2, err) {
+				return
+			}
+		}
+	}
 }
