@@ -24,10 +24,10 @@ type ProgressFunc func(done, total int64, final bool)
 const checkpointEvery = 5 * time.Second
 
 // loop is one checkpointed backfill, the skeleton every backfill shares:
-// it reads the checkpoint into the backfill's position, and commits each
-// batch together with the position it reached, so a crashed or interrupted
-// backfill resumes exactly where its last batch ended. The backfill's body
-// adds records, moves its position on and calls step after each unit.
+// each batch commits together with the position it reached, so a crashed
+// or interrupted backfill resumes exactly where its last batch ended. The
+// backfill's body adds records, moves its position on and calls step after
+// each unit, then commit(ctx, true).
 type loop struct {
 	r        *runner
 	b        *batcher
@@ -40,7 +40,7 @@ type loop struct {
 // checkpointed runs body as the checkpointed backfill name. pos points to
 // the position to start from; unless restart, a stored checkpoint replaces
 // it (resumed tells body so). A finished checkpoint means there is nothing
-// to do unless again, or restart. body ends with l.finish().
+// to do unless again, or restart.
 func (r *runner) checkpointed(ctx context.Context, name string, restart, again bool, pos any, progress func(done bool),
 	body func(l *loop, resumed bool) error) error {
 	cp, found, err := r.cfg.Store.GetCheckpoint(ctx, name)
@@ -81,7 +81,7 @@ func (l *loop) add(ctx context.Context, raws []json.RawMessage) []int64 {
 	return l.b.add(ctx, raws...)
 }
 
-// commit commits the batch with the position as it is now.
+// commit commits the batch with the position as it is now, done or not.
 func (l *loop) commit(ctx context.Context, done bool) error {
 	raw, err := json.Marshal(l.pos)
 	if err != nil {
@@ -103,14 +103,11 @@ func (l *loop) step(ctx context.Context) error {
 	return nil
 }
 
-// finish commits the last batch with the checkpoint marked done.
-func (l *loop) finish(ctx context.Context) error { return l.commit(ctx, true) }
-
 // idPosition is where a backfill by id resumes.
 type idPosition struct {
 	NextID int64 `json:"next_id"`
-	// To is the last id (backfill --all with v1: the highest id the
-	// database knew when it started).
+	// To is the last id of a backfill --all with v1: the highest id the
+	// database knew when it started.
 	To int64 `json:"to,omitempty"`
 }
 
@@ -118,9 +115,8 @@ type idPosition struct {
 // through the same transform and load path as Sync: with v1 one i= request
 // per id, with v2 up to 100 ids per request (filter[id] with
 // filter[state]=all). Not-found answers (v1 404, an id absent from the v2
-// answer) are counted, not errors. Progress is checkpointed with each
-// batch, so a crashed or interrupted backfill of the same range resumes
-// where it stopped; restart ignores the checkpoint.
+// answer) are counted, not errors. A crashed or interrupted backfill of the
+// same range resumes from its checkpoint; restart ignores it.
 func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, progress ProgressFunc) (Summary, error) {
 	if from <= 0 || to < from {
 		return Summary{Kind: load.KindBackfill, Status: load.StatusFailed}, fmt.Errorf("backfill: bad id range %d..%d", from, to)
@@ -153,8 +149,7 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, t
 			return nil
 		}
 		for pos.NextID <= to {
-			n := min(per, to-pos.NextID+1)
-			ids := make([]int64, n)
+			ids := make([]int64, min(per, to-pos.NextID+1))
 			for i := range ids {
 				ids[i] = pos.NextID + int64(i)
 			}
@@ -165,12 +160,12 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, t
 			}
 			r.sum.NotFound += int64(len(missing))
 			l.add(ctx, found)
-			pos.NextID += n
+			pos.NextID += int64(len(ids))
 			if err := l.step(ctx); err != nil {
 				return err
 			}
 		}
-		return l.finish(ctx)
+		return l.commit(ctx, true)
 	})
 }
 
@@ -182,33 +177,25 @@ type gamesPosition struct {
 	Unofficial bool    `json:"unofficial"`
 }
 
-// BackfillGames fetches every ticket of the given games, in every state.
-// With no ids, it takes every game already in the database.
+// BackfillGames fetches every ticket of the given games (with none, of
+// every game in the database), in every state.
 //
-// With v1 it reads each game's promoted and unofficial achievements' lists
-// (g=ID&d=1, and f=5) with the drift-safe pager (extract.Client.ScanGame,
-// with Config.Scan's page size, overlap and reread budget; no page limit),
-// so a ticket that leaves a game's list mid-scan or a same-second tie at a
-// page boundary skips nothing. The tickets of the unofficial list are
-// marked unofficial (they can never be in v1's open list, so reconciliation
-// leaves them be), those of the promoted list unmarked.
+// With v1 it reads each game's promoted and unofficial lists (g=ID&d=1,
+// f=5) with the drift-safe pager (extract.Client.ScanGame; Config.Scan
+// without its page limit), and marks the unofficial list's tickets
+// unofficial, the promoted list's not: v1's open list never shows the
+// former, so reconciliation must leave them be. With v2 it reads
+// filter[gameId] (extract.Client.ScanV2Game), one list of every kind of
+// ticket that does not say which are unofficial; it writes no marks, as
+// v2's open list shows unofficial tickets and a v2 sync sees them.
 //
-// With v2 it reads filter[gameId] in every state (extract.Client.ScanV2Game),
-// one list holding leaderboard tickets and the tickets of promoted and
-// unofficial achievements alike. It writes no unofficial marks: that list
-// does not say which achievements are unofficial, and v2's open list holds
-// unofficial tickets too, so a v2 sync sees them (and removes their marks,
-// as for any listed ticket) instead of reconciling them.
-//
-// Progress is checkpointed with each batch. The checkpoint holds the game
-// list, so a resumed run walks the same games, and the game and half
-// (promoted or unofficial; always the first with v2) in progress, which a
-// resumed run reads again from its start: a position saved inside a list
-// is stale as soon as the list moves, while a game's list is short enough
-// that reading it again costs little. Tickets are upserted, so reading one
-// twice is harmless. A game that answers 404 is gone and skipped; a game's
-// scan that cannot complete (churn beyond the reread budget, a same-second
-// run filling a page) fails the run, which a rerun resumes at that game.
+// The checkpoint holds the game list, and the game and half (promoted or
+// unofficial; always the first with v2) in progress, which a resumed run
+// reads again from its start: a position inside a list is stale as soon
+// as the list moves, and reading a short list twice is harmless (tickets
+// are upserted). A game that answers 404 is skipped; a game's scan that
+// cannot complete (churn beyond the reread budget) fails the run, which a
+// rerun resumes at that game.
 func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool, progress ProgressFunc) (Summary, error) {
 	name := "games:all"
 	if len(games) > 0 {
@@ -226,7 +213,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				progress(int64(pos.Index), int64(len(pos.Games)), final)
 			}
 		}
-		// Every game in the database is a list that grows: a finished
+		// The games in the database are a list that grows: a finished
 		// games:all backfill runs again over today's list.
 		again := len(games) == 0
 		return r.checkpointed(ctx, name, restart, again, &pos, report, func(l *loop, resumed bool) error {
@@ -239,9 +226,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 					return err
 				}
 			}
-			if r.v2() {
-				pos.Unofficial = false
-			}
+			pos.Unofficial = pos.Unofficial && !r.v2() // v2 has no unofficial half
 			for pos.Index < len(pos.Games) {
 				if err := r.backfillGame(ctx, l, pos.Games[pos.Index], pos.Unofficial); err != nil {
 					return err
@@ -255,7 +240,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 					return err
 				}
 			}
-			return l.finish(ctx)
+			return l.commit(ctx, true)
 		})
 	})
 }
@@ -280,9 +265,7 @@ func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unoffici
 		}
 		r.sum.Pages++
 		ids := l.add(ctx, page.Tickets)
-		// Say which v1 list the tickets came from: an unofficial one can
-		// never be in the open list, so reconciliation leaves it be.
-		if !r.v2() {
+		if !r.v2() { // which v1 list the tickets came from (see BackfillGames)
 			if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ids); err != nil {
 				return err
 			}
@@ -296,28 +279,25 @@ func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unoffici
 
 // AllPlan is what a `backfill --all` is about to do, told before it starts.
 type AllPlan struct {
-	API string // APIV1 or APIV2
-	// Resumed is true when it goes on from a checkpoint.
-	Resumed bool
+	API     string // APIV1 or APIV2
+	Resumed bool   // it goes on from a checkpoint
 	// With v1: the ids it fetches one request each (From..To); To is the
 	// highest id the database knows (0: none, nothing to do).
 	From, To int64
 }
 
-// BackfillAll fetches every ticket in every state.
+// BackfillAll fetches every ticket in every state. plan, when not nil, is
+// told what it does before the first request.
 //
-// With v2 it walks filter[state]=all&sort=id in pages of 100
-// (extract.Client.ScanV2All): about ceil(N/100) requests for N tickets,
-// plus one per 100 ids missing at page boundaries. The checkpoint
-// ("all:v2") holds the scan's cursor, saved in the transaction of the batch
-// that holds the tickets before it, so a crashed or interrupted run resumes
-// without skipping a ticket even when tickets disappear (quarantine) or
-// arrive meanwhile. Progress counts pages.
+// With v2 it walks filter[state]=all&sort=id (extract.Client.ScanV2All),
+// about one request per 100 tickets. The checkpoint ("all:v2") holds the
+// scan's cursor, committed with the batch that holds the tickets before
+// it, so a resumed run skips no ticket even when tickets disappear
+// (quarantine) or arrive meanwhile. Progress counts pages.
 //
-// With v1, which has no list of every ticket, it fetches by id (i=) from 1
-// to the highest id the database knows when it starts (checkpoint
-// "all:v1", which keeps that range): one request per id. plan, when not
-// nil, is told which of the two it does before the first request.
+// With v1, which has no list of every ticket, it fetches ids from 1 to the
+// highest the database knows when it starts (checkpoint "all:v1", which
+// keeps that range), one i= request each.
 func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPlan), progress ProgressFunc) (Summary, error) {
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
 		if !r.v2() {
@@ -359,14 +339,13 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 					total = (int64(page.Total) + extract.MaxPageSize - 1) / extract.MaxPageSize
 				}
 				l.add(ctx, page.Tickets)
-				// The cursor covers this page's tickets, all in the batch.
-				cur = page.Cursor
+				cur = page.Cursor // it covers this page's tickets, all in the batch
 				if err := l.step(ctx); err != nil {
 					return err
 				}
 			}
 			pages = max(pages, total) // the last, short page
-			return l.finish(ctx)
+			return l.commit(ctx, true)
 		})
 	})
 }
