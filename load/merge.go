@@ -288,7 +288,9 @@ func ticketBytes(t *transform.Ticket) int {
 
 // workMemKB sizes work_mem for a batch of the given bytes: the merge holds
 // the batch in a CTE (and sorts it when ids repeat), so give it room for
-// twice that, never less than PostgreSQL's default 4 MB, at most 256 MB.
+// twice that, never less than PostgreSQL's default 4 MB (at which a
+// 5,000-ticket batch spilled to temporary files, read four times), at most
+// 256 MB.
 func workMemKB(bytes int) int {
 	return min(max(2*bytes/1024, 4<<10), 256<<10)
 }
