@@ -215,18 +215,16 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 			return c, fmt.Errorf("rejected records: %w", err)
 		}
 	}
-	seen := c.Inserted + c.Updated + c.Unchanged + c.Rejected
-	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,
-		inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5,
-		rejected = rejected + $6 WHERE id = $1`,
-		k.runID, seen, c.Inserted, c.Updated, c.Unchanged, c.Rejected); err != nil {
-		return c, fmt.Errorf("run counters: %w", err)
-	}
+	var req, ret, pages *int64 // NULL, for no progress, keeps the stored values
 	if p := progress; p != nil {
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET requests = $2, retries = $3, pages = $4 WHERE id = $1`,
-			k.runID, p.Requests, p.Retries, p.Pages); err != nil {
-			return c, fmt.Errorf("run progress: %w", err)
-		}
+		req, ret, pages = &p.Requests, &p.Retries, &p.Pages
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,
+		inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5, rejected = rejected + $6,
+		requests = coalesce($7, requests), retries = coalesce($8, retries), pages = coalesce($9, pages) WHERE id = $1`,
+		k.runID, c.Inserted+c.Updated+c.Unchanged+c.Rejected, c.Inserted, c.Updated, c.Unchanged, c.Rejected,
+		req, ret, pages); err != nil {
+		return c, fmt.Errorf("run counters: %w", err)
 	}
 	if cp != nil {
 		if _, err := tx.Exec(ctx, upsertCheckpointSQL, cp.Name, cp.Position, cp.Done); err != nil {

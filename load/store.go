@@ -91,12 +91,8 @@ func (l *Lock) Release() {
 // vanished is noticed and a NAT or proxy does not drop the connection as
 // idle (they do nothing on a Unix socket). idle_session_timeout exists from
 // PostgreSQL 14 on; older servers have no such timeout to disable.
-var lockSessionSQL = []string{
-	"SET tcp_keepalives_idle = 60",
-	"SET tcp_keepalives_interval = 10",
-	"SET tcp_keepalives_count = 6",
-	"SET idle_session_timeout = 0",
-}
+const lockSessionSQL = `SET tcp_keepalives_idle = 60; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 6;
+DO $$ BEGIN SET idle_session_timeout = 0; EXCEPTION WHEN undefined_object THEN NULL; END $$`
 
 // TryLock takes the writers' advisory lock without waiting. ok is false when
 // another run holds it.
@@ -110,11 +106,8 @@ func (s *Store) TryLock(ctx context.Context) (lock *Lock, ok bool, err error) {
 			conn.Release()
 		}
 	}()
-	for _, set := range lockSessionSQL {
-		var pgErr *pgconn.PgError
-		if _, err := conn.Exec(ctx, set); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == sqlstateUndefinedObject) {
-			return nil, false, fmt.Errorf("load: lock session: %w", err)
-		}
+	if _, err := conn.Exec(ctx, lockSessionSQL); err != nil {
+		return nil, false, fmt.Errorf("load: lock session: %w", err)
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey).Scan(&ok); err != nil || !ok {
 		return nil, false, wrapErr("load: advisory lock", err)
@@ -422,7 +415,6 @@ func (s *Store) ExplainTimeout(err error) error {
 
 // SQLSTATE codes ratickets branches on.
 const (
-	sqlstateUndefinedObject  = "42704" // a setting this server does not have
 	sqlstateUndefinedTable   = "42P01"
 	sqlstateLockNotAvailable = "55P03" // lock_timeout
 	sqlstateQueryCanceled    = "57014" // statement_timeout, or a cancel request
