@@ -23,26 +23,16 @@ type ProgressFunc func(done, total int64, final bool)
 // it finds nothing to store (a long run of 404s).
 const checkpointEvery = 5 * time.Second
 
-// loop is one checkpointed backfill, the skeleton every backfill shares:
-// each batch commits together with the position it reached, so a crashed
-// or interrupted backfill resumes exactly where its last batch ended. The
-// backfill's body adds records, moves its position on and calls step after
-// each unit, then commit(ctx, true).
-type loop struct {
-	r        *runner
-	b        *batcher
-	name     string
-	pos      any // pointer to the backfill's position, stored as JSON
-	progress func(final bool)
-	lastCP   time.Time
-}
-
-// checkpointed runs body as the checkpointed backfill name. pos points to
-// the position to start from; unless restart, a stored checkpoint replaces
-// it (resumed tells body so). A finished checkpoint means there is nothing
-// to do unless again, or restart.
+// checkpointed runs body as the checkpointed backfill name, the skeleton
+// every backfill shares: body adds records to b, moves its position on and
+// calls b.step after each unit, then b.flush(ctx, true). Each batch commits
+// with the position it reached, so a crashed or interrupted backfill
+// resumes exactly where its last batch ended. pos points to the position to
+// start from; unless restart, a stored checkpoint replaces it (resumed tells
+// body so). A finished checkpoint means there is nothing to do unless
+// again, or restart.
 func (r *runner) checkpointed(ctx context.Context, name string, restart, again bool, pos any, progress func(done bool),
-	body func(l *loop, resumed bool) error) error {
+	body func(b *batcher, resumed bool) error) error {
 	cp, found, err := r.cfg.Store.GetCheckpoint(ctx, name)
 	if err != nil {
 		return err
@@ -61,8 +51,9 @@ func (r *runner) checkpointed(ctx context.Context, name string, restart, again b
 			r.log.Info().Str("checkpoint", name).RawJSON("position", summarize(cp.Position)).Msg("resuming from checkpoint")
 		}
 	}
-	l := &loop{r: r, b: r.newBatcher(false), name: name, pos: pos, progress: progress, lastCP: time.Now()}
-	err = errors.Join(body(l, resumed), l.b.close())
+	b := r.newBatcher(false)
+	b.name, b.pos, b.progress, b.lastCP = name, pos, progress, time.Now()
+	err = errors.Join(body(b, resumed), b.close())
 	progress(true)
 	return err
 }
@@ -74,33 +65,6 @@ func summarize(pos json.RawMessage) json.RawMessage {
 		return b
 	}
 	return pos
-}
-
-func (l *loop) add(ctx context.Context, raws []json.RawMessage) []int64 {
-	l.r.sum.Seen += int64(len(raws))
-	return l.b.add(ctx, raws...)
-}
-
-// commit commits the batch with the position as it is now, done or not.
-func (l *loop) commit(ctx context.Context, done bool) error {
-	raw, err := json.Marshal(l.pos)
-	if err != nil {
-		return err
-	}
-	l.lastCP = time.Now()
-	return l.b.flush(ctx, &load.Checkpoint{Name: l.name, Position: raw, Done: done})
-}
-
-// step commits when the batch is due or the last checkpoint is old. Call it
-// only where the position covers every record added so far.
-func (l *loop) step(ctx context.Context) error {
-	if l.b.due() || time.Since(l.lastCP) >= checkpointEvery {
-		if err := l.commit(ctx, false); err != nil {
-			return err
-		}
-		l.progress(false)
-	}
-	return nil
 }
 
 // idPosition is where a backfill by id resumes.
@@ -141,7 +105,7 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, t
 	if r.v2() {
 		per = extract.MaxIDsPerRequest
 	}
-	return r.checkpointed(ctx, name, restart, false, &pos, report, func(l *loop, resumed bool) error {
+	return r.checkpointed(ctx, name, restart, false, &pos, report, func(b *batcher, resumed bool) error {
 		if pos.To > 0 {
 			to = pos.To // a resumed --all keeps the range it started with
 		}
@@ -159,13 +123,14 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, t
 				return fmt.Errorf("backfill ticket %s: %w", idList(ids, 1), err)
 			}
 			r.sum.NotFound += int64(len(missing))
-			l.add(ctx, found)
+			b.add(ctx, found...)
+			r.sum.Seen += int64(len(found))
 			pos.NextID += int64(len(ids))
-			if err := l.step(ctx); err != nil {
+			if err := b.step(ctx); err != nil {
 				return err
 			}
 		}
-		return l.commit(ctx, true)
+		return b.flush(ctx, true)
 	})
 }
 
@@ -216,7 +181,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 		// The games in the database are a list that grows: a finished
 		// games:all backfill runs again over today's list.
 		again := len(games) == 0
-		return r.checkpointed(ctx, name, restart, again, &pos, report, func(l *loop, resumed bool) error {
+		return r.checkpointed(ctx, name, restart, again, &pos, report, func(b *batcher, resumed bool) error {
 			if resumed {
 				r.log.Info().Int("game_index", pos.Index).Bool("unofficial", pos.Unofficial).
 					Msg("the game in progress is read again from its start")
@@ -228,7 +193,7 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 			}
 			pos.Unofficial = pos.Unofficial && !r.v2() // v2 has no unofficial half
 			for pos.Index < len(pos.Games) {
-				if err := r.backfillGame(ctx, l, pos.Games[pos.Index], pos.Unofficial); err != nil {
+				if err := r.backfillGame(ctx, b, pos.Games[pos.Index], pos.Unofficial); err != nil {
 					return err
 				}
 				if !pos.Unofficial && !r.v2() {
@@ -236,19 +201,19 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				} else {
 					pos.Index, pos.Unofficial = pos.Index+1, false
 				}
-				if err := l.step(ctx); err != nil {
+				if err := b.step(ctx); err != nil {
 					return err
 				}
 			}
-			return l.commit(ctx, true)
+			return b.flush(ctx, true)
 		})
 	})
 }
 
 // backfillGame reads one game's list (v1: the promoted or the unofficial
-// half) into l's batches. The position still names this game (and half),
+// half) into b's batches. The position still names this game (and half),
 // so a commit inside it makes a resume read it again from its start.
-func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unofficial bool) error {
+func (r *runner) backfillGame(ctx context.Context, b *batcher, game int64, unofficial bool) error {
 	// No page limit: it is meant for the open list, and a game's list is short.
 	opts, v2opts := r.cfg.Scan, r.cfg.v2Scan()
 	opts.MaxPages, v2opts.MaxPages = 0, 0
@@ -264,13 +229,14 @@ func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unoffici
 			return fmt.Errorf("backfill game %d: %w", game, err)
 		}
 		r.sum.Pages++
-		ids := l.add(ctx, page.Tickets)
+		ids := b.add(ctx, page.Tickets...)
+		r.sum.Seen += int64(len(page.Tickets))
 		if !r.v2() { // which v1 list the tickets came from (see BackfillGames)
 			if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ids); err != nil {
 				return err
 			}
 		}
-		if err := l.step(ctx); err != nil {
+		if err := b.step(ctx); err != nil {
 			return err
 		}
 	}
@@ -322,7 +288,7 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 				progress(pages, max(total, pages), final)
 			}
 		}
-		return r.checkpointed(ctx, "all:v2", restart, false, &cur, report, func(l *loop, resumed bool) error {
+		return r.checkpointed(ctx, "all:v2", restart, false, &cur, report, func(b *batcher, resumed bool) error {
 			if plan != nil {
 				plan(AllPlan{API: APIV2, Resumed: resumed})
 			}
@@ -338,14 +304,15 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 				if page.Total >= 0 {
 					total = (int64(page.Total) + extract.MaxPageSize - 1) / extract.MaxPageSize
 				}
-				l.add(ctx, page.Tickets)
+				b.add(ctx, page.Tickets...)
+				r.sum.Seen += int64(len(page.Tickets))
 				cur = page.Cursor // it covers this page's tickets, all in the batch
-				if err := l.step(ctx); err != nil {
+				if err := b.step(ctx); err != nil {
 					return err
 				}
 			}
 			pages = max(pages, total) // the last, short page
-			return l.commit(ctx, true)
+			return b.flush(ctx, true)
 		})
 	})
 }

@@ -13,6 +13,8 @@ import (
 // batcher cuts a run's records into batches: it transforms each record,
 // sets the rejects aside, and ends a batch by size or by age. Where a batch
 // ends is all it decides; its load.Sink writes the batches, one at a time.
+// A backfill's batcher (see checkpointed) commits each batch together with
+// the position the backfill reached.
 type batcher struct {
 	r       *runner
 	sink    *load.Sink
@@ -20,6 +22,13 @@ type batcher struct {
 	parse   func(json.RawMessage) (transform.Ticket, error) // the run's API's transform
 	started time.Time                                       // when the current batch got its first record
 	failed  bool                                            // flush returned the sink's failure
+
+	// A backfill's checkpoint name ("" for none), pointer to its position
+	// (stored as JSON), when that was last stored, and progress report.
+	name     string
+	pos      any
+	lastCP   time.Time
+	progress func(final bool)
 }
 
 func (r *runner) newBatcher(listed bool) *batcher {
@@ -76,9 +85,34 @@ func (b *batcher) due() bool {
 	return b.sink.Err() != nil || n >= b.r.cfg.BatchSize || (n > 0 && time.Since(b.started) >= b.r.cfg.FlushInterval)
 }
 
+// step ends the batch when it is due, or when a backfill's last checkpoint
+// is older than checkpointEvery. Call it only where a backfill's position
+// covers every record added so far.
+func (b *batcher) step(ctx context.Context) error {
+	if !b.due() && (b.name == "" || time.Since(b.lastCP) < checkpointEvery) {
+		return nil
+	}
+	if err := b.flush(ctx, false); err != nil {
+		return err
+	}
+	if b.progress != nil {
+		b.progress(false)
+	}
+	return nil
+}
+
 // flush ends the current batch (an empty one when nothing was added, e.g. to
-// carry a checkpoint) and commits it with the run's progress and cp.
-func (b *batcher) flush(ctx context.Context, cp *load.Checkpoint) error {
+// carry a checkpoint) and commits it with the run's progress and a
+// backfill's position as it is now, done or not.
+func (b *batcher) flush(ctx context.Context, done bool) error {
+	var cp *load.Checkpoint
+	if b.name != "" {
+		raw, err := json.Marshal(b.pos)
+		if err != nil {
+			return err
+		}
+		cp, b.lastCP = &load.Checkpoint{Name: b.name, Position: raw, Done: done}, time.Now()
+	}
 	err := b.sink.Commit(ctx, b.r.progress(), cp)
 	b.failed = err != nil
 	return err
@@ -89,7 +123,7 @@ func (b *batcher) flush(ctx context.Context, cp *load.Checkpoint) error {
 // failures to err. The sink's Err tells whether writing failed.
 func (b *batcher) end(ctx context.Context, err error) error {
 	if b.sink.Len() > 0 && ctx.Err() == nil {
-		err = errors.Join(err, b.flush(ctx, nil))
+		err = errors.Join(err, b.flush(ctx, false))
 	}
 	return errors.Join(err, b.close())
 }

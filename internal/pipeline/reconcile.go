@@ -74,10 +74,8 @@ func (r *runner) reconcile(ctx context.Context) error {
 			gone = append(gone, missing...)
 			b.add(ctx, found...)
 			r.sum.Reconciled += int64(len(found))
-			if b.due() {
-				if err := b.flush(ctx, nil); err != nil {
-					return err
-				}
+			if err := b.step(ctx); err != nil {
+				return err
 			}
 		}
 		return nil

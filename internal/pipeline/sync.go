@@ -44,10 +44,8 @@ func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 			}
 			b.add(ctx, page.Tickets...)
 			r.sum.Seen += int64(len(page.Tickets))
-			if b.due() {
-				if err := b.flush(ctx, nil); err != nil {
-					return err
-				}
+			if err := b.step(ctx); err != nil {
+				return err
 			}
 		}
 		return nil
