@@ -34,13 +34,11 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-// Sink writes one run's batches to the database, one batch at a time and in
-// the order they are cut. A batch is one transaction: its tickets stream
-// into the staging table a page at a time as they are added (so a batch is
-// never held in memory whole), and Commit merges it (see doc.go) and commits
-// it with its rejects, the run's counters, progress and checkpoint, after
-// checking that the run still holds its advisory lock. Only one batch is ever open,
-// so a run uses one connection besides its lock's whatever the pool size.
+// Sink writes one run's batches, one at a time and in the order they are
+// cut. A batch is one transaction: its tickets stream into the staging
+// table a page at a time as they are added (a batch is never held in
+// memory whole), and Commit merges it (see doc.go). Only one batch is ever
+// open, so a run uses one connection besides its lock's.
 //
 // The first failure ends the sink: every later call returns it, and Close
 // rolls back the batch it left open. A Sink is not safe for concurrent use.
@@ -64,15 +62,14 @@ type Sink struct {
 	row     []any
 }
 
-// pageRows is how many tickets go to the staging table per COPY: one API
-// page.
+// pageRows is how many tickets one COPY sends: one API page.
 const pageRows = 100
 
 // NewSink returns a sink for run runID. listed marks tickets from a scan of
-// the open list (they count as seen in the list, for reconciliation). lock,
-// when non-nil, is the run's advisory lock: a batch whose run lost it is
-// rolled back with ErrLockLost. Nothing touches the database until the
-// first page is full or Commit.
+// the open list (seen in the list, for reconciliation). lock, when non-nil,
+// is the run's advisory lock: a batch whose run lost it is rolled back with
+// ErrLockLost. Nothing touches the database before the first full page or
+// Commit.
 func (s *Store) NewSink(runID int64, listed bool, lock *Lock) *Sink {
 	return &Sink{s: s, runID: runID, listed: listed, lock: lock, ids: map[int64]struct{}{}}
 }
@@ -149,11 +146,10 @@ func (k *Sink) copyPage(ctx context.Context) error {
 	return nil
 }
 
-// Commit ends the current batch: it merges the batch and commits it
-// together with its rejects, the run's counters, progress (when non-nil)
-// and the checkpoint (when non-nil). An empty batch still commits those
-// (backfills move their checkpoint across runs of 404s). On failure
-// nothing of the batch is stored.
+// Commit merges the current batch and commits it with its rejects, the
+// run's counters, progress and checkpoint (when non-nil), once the run's
+// lock is checked. An empty batch still commits those (backfills move their
+// checkpoint across runs of 404s). On failure nothing of it is stored.
 func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) error {
 	if k.err != nil {
 		return k.err
@@ -262,9 +258,8 @@ func (k *Sink) rollback() {
 	k.tx = nil
 }
 
-// Close rolls back a batch that was not committed (the run stopped) and
-// returns the counts of the committed batches, and the sink's failure if
-// it failed. It is safe to call more than once.
+// Close rolls back a batch not committed (the run stopped) and returns the
+// committed batches' counts and the sink's failure. Safe to call twice.
 func (k *Sink) Close() (Counts, error) {
 	k.rollback()
 	return k.counts, k.err
@@ -285,10 +280,9 @@ func ticketBytes(t *transform.Ticket) int {
 }
 
 // workMemKB sizes work_mem for a batch of the given bytes: the merge holds
-// the batch in a CTE (and sorts it when ids repeat), so give it room for
-// twice that, never less than PostgreSQL's default 4 MB (at which a
-// 5,000-ticket batch spilled to temporary files, read four times), at most
-// 256 MB.
+// the batch in a CTE (and sorts it when ids repeat), so twice that, at
+// least the default 4 MB (at which 5,000 tickets spilled to temporary
+// files, read four times), at most 256 MB.
 func workMemKB(bytes int) int {
 	return min(max(2*bytes/1024, 4<<10), 256<<10)
 }

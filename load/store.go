@@ -42,10 +42,9 @@ type Lock struct{ conn *pgxpool.Conn }
 // the run must not write anything more.
 var ErrLockLost = errors.New("load: the run lost its advisory lock (its database session ended)")
 
-// Check reports whether the lock is still held, on the lock's own
-// session: ErrLockLost (wrapping the cause) when that session is gone or
-// no longer holds it. A nil Lock always passes. Not safe for concurrent
-// use.
+// Check asks the lock's own session whether it still holds the lock:
+// ErrLockLost (wrapping the cause) when that session is gone or no longer
+// holds it. A nil Lock always passes. Not safe for concurrent use.
 func (l *Lock) Check(ctx context.Context) error {
 	if l == nil {
 		return nil
@@ -68,9 +67,8 @@ func (l *Lock) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release unlocks and ends the lock's session (and so the settings that
-// kept it alive, see lockSessionSQL). It is safe to call on a nil Lock and
-// more than once.
+// Release unlocks and ends the lock's session (and its lockSessionSQL
+// settings). It is safe to call on a nil Lock and more than once.
 func (l *Lock) Release() {
 	if l == nil || l.conn == nil {
 		return
@@ -85,12 +83,11 @@ func (l *Lock) Release() {
 	l.conn = nil
 }
 
-// lockSessionSQL keeps the lock's session from being ended for idleness:
-// between checks it may sit idle for as long as a run takes. The server's
-// TCP keepalives probe a quiet connection every minute, so that a peer that
-// vanished is noticed and a NAT or proxy does not drop the connection as
-// idle (they do nothing on a Unix socket). idle_session_timeout exists from
-// PostgreSQL 14 on; older servers have no such timeout to disable.
+// lockSessionSQL keeps the lock's session, idle between checks for as long
+// as a run takes, from being ended: the server's TCP keepalives probe it
+// every minute, so that a vanished peer is noticed and a NAT or proxy does
+// not drop it as idle (no-ops on a Unix socket), and idle_session_timeout
+// (PostgreSQL 14 on; older servers have none) is off.
 const lockSessionSQL = `SET tcp_keepalives_idle = 60; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 6;
 DO $$ BEGIN SET idle_session_timeout = 0; EXCEPTION WHEN undefined_object THEN NULL; END $$`
 
@@ -115,14 +112,11 @@ func (s *Store) TryLock(ctx context.Context) (lock *Lock, ok bool, err error) {
 	return &Lock{conn: conn}, true, nil
 }
 
-// Run kinds.
+// Run kinds and statuses, as in sync_runs.
 const (
 	KindSync     = "sync"
 	KindBackfill = "backfill"
-)
 
-// Run statuses.
-const (
 	StatusRunning   = "running"
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
@@ -222,17 +216,13 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 }
 
 // ReconcileCandidates returns, in id order, the ids of tickets the database
-// holds as open or request that the open-list scan of runID did not see,
-// however they were stored. Left out are vanished tickets, except those
-// whose last lookup is older than recheck (a ticket can come back; recheck
-// <= 0 never looks a vanished ticket up again), and, unless withUnofficial,
-// the tickets marked unofficial: v1's open list never shows them (see
-// MarkUnofficial), while v2's does, so a v2 scan that missed one is
-// evidence like any other.
-//
-// A ticket runID's scan saw is official whatever a game backfill said
-// before (its achievement was promoted): its unofficial mark is removed
-// first.
+// holds as open or request that the open-list scan of runID did not see.
+// Left out are vanished tickets whose last lookup is not older than recheck
+// (a ticket can come back; recheck <= 0: never looked up again), and,
+// unless withUnofficial, tickets marked unofficial: v1's open list never
+// shows them (see MarkUnofficial), v2's does. A ticket the scan saw is
+// official whatever a game backfill said before (its achievement was
+// promoted): its unofficial mark is removed first.
 func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck time.Duration, withUnofficial bool) ([]int64, error) {
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -280,11 +270,10 @@ func (s *Store) MarkUnofficial(ctx context.Context, runID int64, unofficial bool
 }
 
 // MarkVanished sets vanished_at on tickets the source answered not found
-// for, and adds the matching history version. States are left as they
-// were. Tickets already vanished keep their vanished_at; for every id the
-// time of this lookup is recorded (ticket_sightings.vanished_checked_at),
-// which schedules the next one. It returns how many tickets were newly
-// marked.
+// for (already vanished ones keep theirs; states stay), adds the matching
+// history versions, and records the lookup's time for every id
+// (ticket_sightings.vanished_checked_at), which schedules the next one. It
+// returns how many tickets were newly marked.
 func (s *Store) MarkVanished(ctx context.Context, runID int64, ids []int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -315,8 +304,7 @@ type Checkpoint struct {
 	Done     bool
 }
 
-// GetCheckpoint returns the named checkpoint; found is false when there is
-// none.
+// GetCheckpoint returns the named checkpoint, if found.
 func (s *Store) GetCheckpoint(ctx context.Context, name string) (cp Checkpoint, found bool, err error) {
 	cp.Name = name
 	err = s.pool.QueryRow(ctx, `SELECT position, done FROM backfill_checkpoints WHERE name = $1`, name).
@@ -334,8 +322,7 @@ func (s *Store) GameIDs(ctx context.Context) ([]int64, error) {
 	return ids, wrapErr("load: game ids", err)
 }
 
-// LastSuccess returns when the last successful sync finished, or nil when
-// none has.
+// LastSuccess returns when the last successful sync finished (nil: never).
 func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
 	var last *time.Time
 	err := s.pool.QueryRow(ctx,
@@ -393,10 +380,9 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // ExplainTimeout returns err as a *TimeoutError when PostgreSQL ended one
-// of its statements for lock_timeout or statement_timeout, and err as it is
-// otherwise. Call it only for a run whose context is still live: a
-// cancelled context cancels its statement with the same SQLSTATE as
-// statement_timeout.
+// of its statements for lock_timeout or statement_timeout, and as it is
+// otherwise. Call it only while the run's context is live: a cancelled
+// context cancels its statement with statement_timeout's SQLSTATE.
 func (s *Store) ExplainTimeout(err error) error {
 	var pgErr *pgconn.PgError
 	var te *TimeoutError

@@ -101,10 +101,7 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, t
 			progress(pos.NextID-from, to-from+1, final)
 		}
 	}
-	per := int64(1)
-	if r.v2() {
-		per = extract.MaxIDsPerRequest
-	}
+	per := int64(r.perLookup())
 	return r.checkpointed(ctx, name, restart, false, &pos, report, func(b *batcher, resumed bool) error {
 		if pos.To > 0 {
 			to = pos.To // a resumed --all keeps the range it started with

@@ -41,13 +41,9 @@ func (r *runner) reconcile(ctx context.Context) error {
 	b := r.newBatcher(false)
 	var gone, failed []int64
 	var firstErr error
-	per := 1
-	if r.v2() {
-		per = extract.MaxIDsPerRequest
-	}
 	lookErr := func() error {
 		inARow := 0
-		for i := 0; i < len(ids); i += per {
+		for i, per := 0, r.perLookup(); i < len(ids); i += per {
 			chunk := ids[i:min(i+per, len(ids))]
 			found, missing, err := r.lookup(ctx, chunk)
 			switch {
@@ -100,18 +96,22 @@ func (r *runner) reconcile(ctx context.Context) error {
 
 // idList writes up to limit ids, then how many more there are.
 func idList(ids []int64, limit int) string {
-	var sb strings.Builder
-	for i, id := range ids {
-		if i == limit {
-			fmt.Fprintf(&sb, " and %d more", len(ids)-limit)
-			break
-		}
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(strconv.FormatInt(id, 10))
+	s := make([]string, 0, min(len(ids), limit))
+	for _, id := range ids[:min(len(ids), limit)] {
+		s = append(s, strconv.FormatInt(id, 10))
 	}
-	return sb.String()
+	if len(ids) > limit {
+		return fmt.Sprintf("%s and %d more", strings.Join(s, ", "), len(ids)-limit)
+	}
+	return strings.Join(s, ", ")
+}
+
+// perLookup is how many ids one lookup request takes.
+func (r *runner) perLookup() int {
+	if r.v2() {
+		return extract.MaxIDsPerRequest
+	}
+	return 1
 }
 
 // lookup fetches ids (one with v1, up to extract.MaxIDsPerRequest with v2)
