@@ -189,22 +189,17 @@ type Snapshot struct {
 func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var errText *string
-	if r.Error != "" {
-		e := sanitizeText(r.Error)
-		errText = &e
-	}
 	var apiOpen *int64
 	if r.Snapshot != nil {
 		apiOpen = r.Snapshot.APIOpenTickets
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, error = $3, finished_at = now(),
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, error = nullif($3, ''), finished_at = now(),
 			requests = $4, retries = $5, pages = $6, scan_complete = $7,
 			reconciled = $8, vanished = $9, not_found = $10,
 			api_open_tickets = $11
 			WHERE id = $1`,
-			runID, r.Status, errText, r.Progress.Requests, r.Progress.Retries, r.Progress.Pages,
+			runID, r.Status, sanitizeText(r.Error), r.Progress.Requests, r.Progress.Retries, r.Progress.Pages,
 			r.ScanComplete, r.Reconciled, r.Vanished, r.NotFound, apiOpen); err != nil || r.Snapshot == nil {
 			return err
 		}

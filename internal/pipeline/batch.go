@@ -11,10 +11,9 @@ import (
 )
 
 // batcher cuts a run's records into batches: it transforms each record,
-// sets the rejects aside, and ends a batch by size or by age. Where a batch
-// ends is all it decides; its load.Sink writes the batches, one at a time.
-// A backfill's batcher (see checkpointed) commits each batch together with
-// the position the backfill reached.
+// sets the rejects aside, and ends a batch by size or by age (or, in a
+// backfill, with a checkpoint). Where a batch ends is all it decides; its
+// load.Sink writes the batches, one at a time.
 type batcher struct {
 	r       *runner
 	sink    *load.Sink
@@ -39,10 +38,9 @@ func (r *runner) newBatcher(listed bool) *batcher {
 	return &batcher{r: r, sink: r.cfg.Store.NewSink(r.runID, listed, r.lock), listed: listed, parse: parse}
 }
 
-// add transforms records (of the run's API: v1 ticket objects or v2
-// resource objects) into the current batch, and returns the ids of those
-// that have a usable one. A failure to write them is kept by the sink: due
-// reports the batch due, and flush returns it.
+// add transforms records of the run's API into the current batch, and
+// returns the ids of those that have a usable one. A failure to write them
+// is kept by the sink: due reports the batch due, and flush returns it.
 func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) (ids []int64) {
 	for _, raw := range raws {
 		if b.sink.Len() == 0 {
@@ -120,7 +118,7 @@ func (b *batcher) flush(ctx context.Context, done bool) error {
 
 // end stores what the batch holds unless the run was cancelled (records
 // read before err are still true), closes the batcher, and joins the
-// failures to err. The sink's Err tells whether writing failed.
+// failures to err.
 func (b *batcher) end(ctx context.Context, err error) error {
 	if b.sink.Len() > 0 && ctx.Err() == nil {
 		err = errors.Join(err, b.flush(ctx, false))

@@ -24,14 +24,10 @@ var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets
 // reconcile looks up, by id, every ticket the database holds as open or
 // request that the complete scan did not see (and vanished tickets due for
 // another look), and stores what the source says of it now. A not-found
-// answer marks the ticket vanished; its state stays. A lookup that fails
-// otherwise does not stop the others: the run fails at the end, naming the
-// ids it could not look up.
-//
-// With v1 each ticket costs one i= request; with v2 one request looks up
-// to 100 (filter[id] with filter[state]=all), and an id absent from the
-// answer counts as not found. A failing v2 request fails the lookup of all
-// its ids.
+// answer (v1 404, an id absent from the v2 answer) marks the ticket
+// vanished; its state stays. A lookup that fails otherwise does not stop
+// the others: the run fails at the end, naming the ids it could not look
+// up. v1 looks up one id per request, v2 up to 100 (see lookup).
 func (r *runner) reconcile(ctx context.Context) error {
 	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.VanishedRecheck, r.v2())
 	if err != nil || len(ids) == 0 {
@@ -114,9 +110,9 @@ func (r *runner) perLookup() int {
 	return 1
 }
 
-// lookup fetches ids (one with v1, up to extract.MaxIDsPerRequest with v2)
-// in any state: the records found, and the ids the source does not have
-// (v1 404, or absent from the v2 answer).
+// lookup fetches ids (perLookup of them) in any state: the records found,
+// and the ids the source does not have (v1 404, absent from the v2 answer).
+// A failing v2 request fails the lookup of all its ids.
 func (r *runner) lookup(ctx context.Context, ids []int64) (found []json.RawMessage, missing []int64, err error) {
 	if r.v2() {
 		b, err := r.cfg.Client.TicketsByID(ctx, ids)

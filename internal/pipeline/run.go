@@ -36,15 +36,13 @@ type Config struct {
 	// (default 2s), so a slow, rate-limited scan still lands steadily.
 	FlushInterval time.Duration
 	// VanishedRecheck is how long a vanished ticket goes without a lookup
-	// (default 24h): a sync's reconciliation looks it up again once its
-	// last not-found answer is older than that, since a ticket can come
-	// back. Negative: never.
+	// by a sync's reconciliation (default 24h; negative: for ever), since a
+	// ticket can come back.
 	VanishedRecheck time.Duration
-	// API is which API a run uses: APIAuto, APIV1 or APIV2; "" means
-	// APIV1, the behaviour from before v2 (the CLI's default is APIAuto).
-	// APIAuto probes v2 once at the start of the run (extract.ProbeV2) and
-	// uses it when it answers; when the site has no v2 (404) or refuses the
-	// key there (401/403) it falls back to v1 and says why in one log line.
+	// API is which API a run uses: APIAuto, APIV1 or APIV2 ("": APIV1, the
+	// behaviour before v2; the CLI's default is APIAuto). APIAuto probes v2
+	// at the start of the run and falls back to v1, saying why in one log
+	// line, when the site has no v2 (404) or refuses the key there (401/403).
 	API string
 }
 
@@ -194,10 +192,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
-	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock}
 	runLog := cfg.Log.With().Int64("run_id", runID).Logger()
-	r.log = runLog.With().Str("stage", kind).Logger()
-	r.sum = Summary{RunID: runID, Kind: kind, Abandoned: abandoned}
+	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock, log: runLog.With().Str("stage", kind).Logger(),
+		sum: Summary{RunID: runID, Kind: kind, Abandoned: abandoned}}
 	if abandoned > 0 {
 		r.log.Warn().Int64("abandoned", abandoned).Msg("marked runs left 'running' by a dead process as abandoned")
 	}
