@@ -18,7 +18,7 @@ type Reject struct {
 	TicketID *int64
 	Raw      []byte
 	Reason   string
-	Field    string // "" when the whole record was set aside
+	Field    *string // nil when the whole record was set aside
 }
 
 // Counts is what a merge did.
@@ -198,13 +198,10 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 	if len(k.rejects) > 0 {
 		rows := make([][]any, len(k.rejects))
 		for i, r := range k.rejects {
-			var field *string
-			if r.Field != "" {
-				field = &r.Field
-			} else {
+			if r.Field == nil {
 				c.Rejected++
 			}
-			rows[i] = []any{k.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), field}
+			rows[i] = []any{k.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), r.Field}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_records"},
 			[]string{"run_id", "ticket_id", "raw", "reason", "field"}, pgx.CopyFromRows(rows)); err != nil {

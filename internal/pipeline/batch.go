@@ -60,7 +60,7 @@ func (b *batcher) add(ctx context.Context, raws ...json.RawMessage) (ids []int64
 		}
 		ids = append(ids, t.ID)
 		for _, p := range t.Problems {
-			b.sink.Reject(load.Reject{TicketID: &t.ID, Raw: raw, Reason: p.Reason, Field: p.Field})
+			b.sink.Reject(load.Reject{TicketID: &t.ID, Raw: raw, Reason: p.Reason, Field: &p.Field})
 			b.r.log.Warn().Int64("ticket_id", t.ID).Str("field", p.Field).Str("reason", p.Reason).Msg("field stored as NULL")
 		}
 		if b.listed {
