@@ -9,8 +9,7 @@ import (
 
 // column is one column of tickets that a merge writes from a
 // transform.Ticket. ticketColumns is the only list of them: the staging
-// table, the COPY, the merge statement (its change detection included) and
-// the history versions are generated from it (see sql.go; the generated SQL
+// table, the COPY and the SQL of sql.go are generated from it (the result
 // is in testdata/sql.golden). Adding a column takes a migration and a line
 // here.
 type column struct {
@@ -20,19 +19,18 @@ type column struct {
 	typ   string
 	value func(*transform.Ticket) any
 	// history marks a column that ticket_history keeps too: a change to it
-	// opens a new version. Every column but id takes part in deciding
-	// whether a ticket changed at all.
+	// opens a new version. Every column but id decides whether a ticket
+	// changed at all.
 	history bool
 	// lacking, when non-nil, says that a record does not carry the column's
-	// value (a v2 record has no points, say). A merge never erases a value
-	// a record does not carry: it keeps the stored one (NULL for a new
-	// ticket), so that absence is no change and makes no history version.
-	// The staging table's lacks column holds one bit per such column
-	// (lackBit), and the merge picks tickets' value where it is set.
+	// value (a v2 record has no points, say). A merge never erases such a
+	// value: it keeps the stored one (NULL for a new ticket), so absence is
+	// no change. The staging table's lacks column holds one bit per such
+	// column (lackBit), and the merge picks tickets' value where it is set.
 	lacking func(*transform.Ticket) bool
 }
 
-// lacks is the lacking test of a column a record may not carry (Ticket.Lacks).
+// lacks is the lacking test of a column a record may not carry.
 func lacks(f transform.Field) func(*transform.Ticket) bool {
 	return func(t *transform.Ticket) bool { return !t.Carries(f) }
 }
@@ -81,7 +79,13 @@ var ticketColumns = []column{
 // the ticket's, then lacks, the bits (lackBit) of the columns the record
 // does not carry, then seq, its position in the batch (the last copy of a
 // repeated id wins).
-var stageColumns = append(names(all), "lacks", "seq")
+var stageColumns = func() []string {
+	var out []string
+	for _, c := range ticketColumns {
+		out = append(out, c.name)
+	}
+	return append(out, "lacks", "seq")
+}()
 
 // appendTicketRow appends the values of stageColumns to row. A column the
 // record lacks is copied as NULL, whatever the Ticket's zero value says.
@@ -104,17 +108,15 @@ func appendTicketRow(row []any, t *transform.Ticket, seq int32) []any {
 func lackBit(c column) int32 {
 	var bit int32 = 1
 	for _, d := range ticketColumns {
+		if d.lacking == nil {
+			continue
+		}
 		if d.name == c.name {
-			if c.lacking == nil {
-				return 0
-			}
 			return bit
 		}
-		if d.lacking != nil {
-			bit <<= 1
-		}
+		bit <<= 1
 	}
-	panic("load: no column " + c.name)
+	return 0
 }
 
 // merged renders the value a merge writes to a column from the staging row
@@ -130,28 +132,17 @@ func all(column) bool        { return true }
 func compared(c column) bool { return c.name != "id" }
 func history(c column) bool  { return c.history }
 
-func names(keep func(column) bool) []string {
-	var out []string
-	for _, c := range ticketColumns {
-		if keep(c) {
-			out = append(out, c.name)
-		}
-	}
-	return out
-}
-
 // list renders one item per kept column as a comma-separated list, wrapped
 // at about 100 characters, every line after the first indented by indent.
 func list(indent string, keep func(column) bool, item func(column) string) string {
 	var b strings.Builder
 	line := 0
-	first := true
 	for _, c := range ticketColumns {
 		if !keep(c) {
 			continue
 		}
 		s := item(c)
-		if !first {
+		if b.Len() > 0 {
 			b.WriteString(",")
 			if line+2+len(s) > 92 {
 				b.WriteString("\n" + indent)
@@ -161,7 +152,6 @@ func list(indent string, keep func(column) bool, item func(column) string) strin
 				line += 2
 			}
 		}
-		first = false
 		b.WriteString(s)
 		line += len(s)
 	}

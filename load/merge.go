@@ -18,20 +18,7 @@ type Reject struct {
 	TicketID *int64
 	Raw      []byte
 	Reason   string
-	Field    string // "" when the whole record was set aside
-}
-
-// Batch is one unit of atomic work: all of it commits, or none of it.
-type Batch struct {
-	Tickets []transform.Ticket
-	Rejects []Reject
-	// Listed marks tickets that came from a scan of the open list: they count
-	// as seen in the list for reconciliation.
-	Listed bool
-	// Progress, when non-nil, is written to the run's row with the batch.
-	Progress *Progress
-	// Checkpoint, when non-nil, is stored in the same transaction.
-	Checkpoint *Checkpoint
+	Field    *string // nil when the whole record was set aside
 }
 
 // Counts is what a merge did.
@@ -47,32 +34,11 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-// Merge upserts a batch in one transaction: COPY into a temporary staging
-// table, then one statement that inserts new tickets, updates the ones that
-// really changed (an unchanged ticket is never rewritten), versions
-// ticket_history, and records the sightings. Rejected records, the run's
-// counters and the checkpoint commit with it. It is a Sink of one batch.
-func (s *Store) Merge(ctx context.Context, runID int64, b Batch) (Counts, error) {
-	k := s.NewSink(runID, b.Listed, nil)
-	for i := range b.Tickets {
-		if err := k.Add(ctx, b.Tickets[i]); err != nil {
-			break // sticky: Close returns it
-		}
-	}
-	for _, r := range b.Rejects {
-		k.Reject(r)
-	}
-	_ = k.Commit(ctx, b.Progress, b.Checkpoint)
-	return k.Close()
-}
-
-// Sink writes one run's batches to the database, one batch at a time and in
-// the order they are cut. A batch is one transaction: its tickets stream
-// into the staging table a page at a time as they are added (so a batch is
-// never held in memory whole), and Commit merges it and commits it with
-// its rejects, the run's counters, progress and checkpoint, after checking
-// that the run still holds its advisory lock. Only one batch is ever open,
-// so a run uses one connection besides its lock's whatever the pool size.
+// Sink writes one run's batches, one at a time and in the order they are
+// cut. A batch is one transaction: its tickets stream into the staging
+// table a page at a time as they are added (a batch is never held in
+// memory whole), and Commit merges it (see doc.go). Only one batch is ever
+// open, so a run uses one connection besides its lock's.
 //
 // The first failure ends the sink: every later call returns it, and Close
 // rolls back the batch it left open. A Sink is not safe for concurrent use.
@@ -88,30 +54,31 @@ type Sink struct {
 	// The current batch.
 	tx      pgx.Tx             // nil until its first page is copied, or its Commit
 	page    []transform.Ticket // added, not yet copied
-	ids     map[int64]struct{}
-	dup     bool  // an id came twice: the merge keeps the last (see mergeSQL)
-	seq     int32 // rows copied: the staging table's seq column
+	ids     map[int64]struct{} // fewer than the tickets added: an id came twice
+	seq     int32              // rows copied: the staging table's seq column
 	bytes   int
 	rejects []Reject
 	start   time.Time
 	row     []any
 }
 
-// pageRows is how many tickets go to the staging table per COPY: one API
-// page.
+// pageRows is how many tickets one COPY sends: one API page.
 const pageRows = 100
 
 // NewSink returns a sink for run runID. listed marks tickets from a scan of
-// the open list (they count as seen in the list, for reconciliation). lock,
-// when non-nil, is the run's advisory lock: a batch whose run lost it is
-// rolled back with ErrLockLost. Nothing touches the database until the
-// first page is full or Commit.
+// the open list (seen in the list, for reconciliation). lock, when non-nil,
+// is the run's advisory lock: a batch whose run lost it is rolled back with
+// ErrLockLost. Nothing touches the database before the first full page or
+// Commit.
 func (s *Store) NewSink(runID int64, listed bool, lock *Lock) *Sink {
-	return &Sink{s: s, runID: runID, listed: listed, lock: lock}
+	return &Sink{s: s, runID: runID, listed: listed, lock: lock, ids: map[int64]struct{}{}}
 }
 
 // Len is the number of tickets and rejects in the current batch.
 func (k *Sink) Len() int { return int(k.seq) + len(k.page) + len(k.rejects) }
+
+// Err is the sink's failure, or nil.
+func (k *Sink) Err() error { return k.err }
 
 // Add adds a ticket to the current batch. A ticket id may repeat; the last
 // occurrence wins, as it is the fresher copy.
@@ -119,11 +86,8 @@ func (k *Sink) Add(ctx context.Context, t transform.Ticket) error {
 	if k.err != nil {
 		return k.err
 	}
-	if k.ids == nil {
-		k.ids, k.start = map[int64]struct{}{}, time.Now()
-	}
-	if _, ok := k.ids[t.ID]; ok {
-		k.dup = true
+	if k.Len() == 0 {
+		k.start = time.Now()
 	}
 	k.ids[t.ID] = struct{}{}
 	k.bytes += ticketBytes(&t)
@@ -134,28 +98,23 @@ func (k *Sink) Add(ctx context.Context, t transform.Ticket) error {
 	return k.fail(ctx, k.copyPage(ctx))
 }
 
-// Err is the sink's failure, or nil.
-func (k *Sink) Err() error { return k.err }
-
 // Reject sets a record aside with the current batch.
 func (k *Sink) Reject(r Reject) {
-	if k.ids == nil {
-		k.ids, k.start = map[int64]struct{}{}, time.Now()
+	if k.err != nil {
+		return // nothing of a failed sink is stored
+	}
+	if k.Len() == 0 {
+		k.start = time.Now()
 	}
 	k.rejects = append(k.rejects, r)
 }
 
 // begin opens the batch's transaction.
-func (k *Sink) begin(ctx context.Context) error {
-	if k.tx != nil {
-		return nil
+func (k *Sink) begin(ctx context.Context) (err error) {
+	if k.tx == nil {
+		k.tx, err = k.s.pool.Begin(ctx)
 	}
-	tx, err := k.s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	k.tx = tx
-	return nil
+	return err
 }
 
 // copyPage copies the added tickets into the staging table, creating it
@@ -187,11 +146,10 @@ func (k *Sink) copyPage(ctx context.Context) error {
 	return nil
 }
 
-// Commit ends the current batch: it merges the batch and commits it
-// together with its rejects, the run's counters, progress (when non-nil)
-// and the checkpoint (when non-nil). An empty batch still commits those
-// (backfills move their checkpoint across runs of 404s). On failure
-// nothing of the batch is stored.
+// Commit merges the current batch and commits it with its rejects, the
+// run's counters, progress and checkpoint (when non-nil), once the run's
+// lock is checked. An empty batch still commits those (backfills move their
+// checkpoint across runs of 404s). On failure nothing of it is stored.
 func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) error {
 	if k.err != nil {
 		return k.err
@@ -211,7 +169,8 @@ func (k *Sink) Commit(ctx context.Context, progress *Progress, cp *Checkpoint) e
 
 // reset empties the current batch, once committed or rolled back.
 func (k *Sink) reset() {
-	k.tx, k.ids, k.dup, k.seq, k.bytes, k.page, k.rejects = nil, nil, false, 0, 0, k.page[:0], nil
+	clear(k.ids)
+	k.tx, k.seq, k.bytes, k.page, k.rejects = nil, 0, 0, k.page[:0], nil
 }
 
 func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (Counts, error) {
@@ -224,9 +183,9 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 	}
 	tx := k.tx
 	if k.seq > 0 {
-		merge := mergeSQL
-		if !k.dup {
-			merge = mergeNoDupSQL
+		merge := mergeNoDupSQL
+		if len(k.ids) < int(k.seq) {
+			merge = mergeSQL
 		}
 		// work_mem is sized now that the batch's size is known.
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL work_mem = '%dkB'", workMemKB(k.bytes))); err != nil {
@@ -239,31 +198,26 @@ func (k *Sink) commit(ctx context.Context, progress *Progress, cp *Checkpoint) (
 	if len(k.rejects) > 0 {
 		rows := make([][]any, len(k.rejects))
 		for i, r := range k.rejects {
-			var field *string
-			if r.Field != "" {
-				field = &r.Field
-			} else {
+			if r.Field == nil {
 				c.Rejected++
 			}
-			rows[i] = []any{k.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), field}
+			rows[i] = []any{k.runID, r.TicketID, sanitizeText(string(r.Raw)), sanitizeText(r.Reason), r.Field}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_records"},
 			[]string{"run_id", "ticket_id", "raw", "reason", "field"}, pgx.CopyFromRows(rows)); err != nil {
 			return c, fmt.Errorf("rejected records: %w", err)
 		}
 	}
-	seen := c.Inserted + c.Updated + c.Unchanged + c.Rejected
-	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,
-		inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5,
-		rejected = rejected + $6 WHERE id = $1`,
-		k.runID, seen, c.Inserted, c.Updated, c.Unchanged, c.Rejected); err != nil {
-		return c, fmt.Errorf("run counters: %w", err)
-	}
+	var req, ret, pages *int64 // NULL, for no progress, keeps the stored values
 	if p := progress; p != nil {
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET requests = $2, retries = $3, pages = $4 WHERE id = $1`,
-			k.runID, p.Requests, p.Retries, p.Pages); err != nil {
-			return c, fmt.Errorf("run progress: %w", err)
-		}
+		req, ret, pages = &p.Requests, &p.Retries, &p.Pages
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET tickets_seen = tickets_seen + $2,
+		inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5, rejected = rejected + $6,
+		requests = coalesce($7, requests), retries = coalesce($8, retries), pages = coalesce($9, pages) WHERE id = $1`,
+		k.runID, c.Inserted+c.Updated+c.Unchanged+c.Rejected, c.Inserted, c.Updated, c.Unchanged, c.Rejected,
+		req, ret, pages); err != nil {
+		return c, fmt.Errorf("run counters: %w", err)
 	}
 	if cp != nil {
 		if _, err := tx.Exec(ctx, upsertCheckpointSQL, cp.Name, cp.Position, cp.Done); err != nil {
@@ -301,9 +255,8 @@ func (k *Sink) rollback() {
 	k.tx = nil
 }
 
-// Close rolls back a batch that was not committed (the run stopped) and
-// returns the counts of the committed batches, and the sink's failure if
-// it failed. It is safe to call more than once.
+// Close rolls back a batch not committed (the run stopped) and returns the
+// committed batches' counts and the sink's failure. Safe to call twice.
 func (k *Sink) Close() (Counts, error) {
 	k.rollback()
 	return k.counts, k.err
@@ -324,8 +277,9 @@ func ticketBytes(t *transform.Ticket) int {
 }
 
 // workMemKB sizes work_mem for a batch of the given bytes: the merge holds
-// the batch in a CTE (and sorts it when ids repeat), so give it room for
-// twice that, never less than PostgreSQL's default 4 MB, at most 256 MB.
+// the batch in a CTE (and sorts it when ids repeat), so twice that, at
+// least the default 4 MB (at which 5,000 tickets spilled to temporary
+// files, read four times), at most 256 MB.
 func workMemKB(bytes int) int {
 	return min(max(2*bytes/1024, 4<<10), 256<<10)
 }

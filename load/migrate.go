@@ -58,33 +58,22 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 		return 0, &SchemaTooNewError{Database: current, Binary: latest}
 	}
 	res, err := m.provider.Up(ctx)
-	m.logResults(res)
-	if err != nil {
-		return len(res), fmt.Errorf("load: migrate up: %w", err)
-	}
-	return len(res), nil
+	return len(res), m.logged("up", res, err)
 }
 
 // Down rolls back the most recent migration.
 func (m *Migrator) Down(ctx context.Context) error {
 	res, err := m.provider.Down(ctx)
-	if res != nil {
-		m.logResults([]*goose.MigrationResult{res})
+	if res == nil {
+		return m.logged("down", nil, err)
 	}
-	if err != nil {
-		return fmt.Errorf("load: migrate down: %w", err)
-	}
-	return nil
+	return m.logged("down", []*goose.MigrationResult{res}, err)
 }
 
 // DownTo rolls back every migration newer than version (0 = all).
 func (m *Migrator) DownTo(ctx context.Context, version int64) error {
 	res, err := m.provider.DownTo(ctx, version)
-	m.logResults(res)
-	if err != nil {
-		return fmt.Errorf("load: migrate down to %d: %w", version, err)
-	}
-	return nil
+	return m.logged(fmt.Sprintf("down to %d", version), res, err)
 }
 
 // MigrationStatus is one migration and whether it is applied.
@@ -116,13 +105,11 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 // binary knows.
 func (m *Migrator) Versions(ctx context.Context) (current, latest int64, err error) {
 	current, latest, err = m.provider.GetVersions(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("load: schema version: %w", err)
-	}
-	return current, latest, nil
+	return current, latest, wrapErr("load: schema version", err)
 }
 
-func (m *Migrator) logResults(res []*goose.MigrationResult) {
+// logged logs each migration's result and returns err, saying what failed.
+func (m *Migrator) logged(what string, res []*goose.MigrationResult, err error) error {
 	for _, r := range res {
 		ev := m.log.Info()
 		if r.Error != nil {
@@ -131,12 +118,12 @@ func (m *Migrator) logResults(res []*goose.MigrationResult) {
 		ev.Str("direction", r.Direction).Int64("version", r.Source.Version).
 			Str("file", r.Source.Path).Dur("duration", r.Duration).Msg("migration applied")
 	}
+	return wrapErr("load: migrate "+what, err)
 }
 
-// MigrationLockID is the advisory lock id under which migrations run: one
-// of ratickets' own, not goose's default, so that another application
-// migrated with goose on the same database neither waits for ratickets nor
-// makes it wait. (The writers' lock, lockKey, is a different id.)
+// MigrationLockID is the advisory lock id migrations run under: ratickets'
+// own, not goose's default, so that another application migrated with goose
+// on the same database does not wait for ratickets, nor it for them.
 const MigrationLockID int64 = 0x7261_746d_6967 // "ratmig"
 
 // ErrSchemaTooNew matches the error for a database whose schema is newer
@@ -157,8 +144,7 @@ func (e *SchemaTooNewError) Error() string {
 // Is makes errors.Is(err, ErrSchemaTooNew) true.
 func (e *SchemaTooNewError) Is(target error) bool { return target == ErrSchemaTooNew }
 
-// SchemaVersion is the newest schema version this binary knows: the number
-// of its last migration.
+// SchemaVersion is the number of this binary's last migration.
 func SchemaVersion() int64 { return schemaVersion }
 
 var schemaVersion = func() int64 {

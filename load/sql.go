@@ -5,24 +5,18 @@ import "strings"
 // The SQL of the load path. The ticket's column lists in it are generated
 // from ticketColumns (columns.go); testdata/sql.golden shows the result.
 
-// mergeSettingsSQL prepares a batch's transaction (it runs with
-// createStageSQL in one round trip; work_mem is set at commit, once the
-// batch's size is known):
-//   - JIT off: with no statistics on a fresh staging table the planner's
-//     estimates push the merge over jit_above_cost, and compiling it cost
-//     more than running it (60–80 ms per 5,000-row batch, measured);
-//   - work_mem large enough to keep the merge's CTE of the batch in memory
-//     (at the default 4 MB a 5,000-ticket batch spilled to temporary files
-//     that the statement then read four times);
-//   - no hash or merge joins: the staging table has no statistics, and the
-//     planner then chose to hash the batch against a sequential scan of all
-//     of tickets (and of ticket_history) for every batch, which made a
-//     sync quadratic in the table size; a batch joins to those tables by
-//     primary key, so nested loops over index lookups are always right;
-//   - temp_buffers, for the same reason for the staging table itself (the
-//     default 8 MB holds about 5,000 tickets). It can only be set before the
-//     session first touches a temporary table, hence the guarded DO block;
-//     on a session where that is too late it keeps its value.
+// mergeSettingsSQL prepares a batch's transaction, with createStageSQL in
+// one round trip (work_mem, see workMemKB, is set once the batch's size is
+// known). The staging table has no statistics, so the planner guesses:
+//   - JIT off: its estimates pass jit_above_cost, and compiling the merge
+//     cost more than running it (60–80 ms per 5,000-row batch, measured);
+//   - no hash or merge joins: it hashed the batch against a sequential scan
+//     of all of tickets and ticket_history, which made a sync quadratic in
+//     the table size; a batch joins them by primary key, so nested loops
+//     over index lookups are always right;
+//   - temp_buffers 64MB keeps the staging table in memory (the default 8 MB
+//     holds about 5,000 tickets). It can only be set before the session
+//     first touches a temporary table, hence the guarded DO block.
 const mergeSettingsSQL = `SET LOCAL jit = off;
 SET LOCAL enable_hashjoin = off;
 SET LOCAL enable_mergejoin = off;
@@ -71,19 +65,16 @@ var sqlf = strings.NewReplacer(
 // the old values; the deferred exclusion constraint on ticket_history lets
 // the old current version close and the new one open in the same statement.
 //
-// Cost notes (see BENCHMARKS.md): change detection happens once, in prev,
-// so that an unchanged ticket never reaches INSERT … ON CONFLICT (which
-// would lock, i.e. write, its row even when its WHERE rejects the update);
-// ticket_history is written from prev, with no second pass over the
-// staging table; the counts come from prev alone. A ticket whose history
-// columns changed has changed as a whole (they are a subset of the compared
-// columns, and vanished_at is in both), so "history_changed" implies that
-// up writes the row.
+// Cost (see BENCHMARKS.md): change detection happens once, in prev, so an
+// unchanged ticket never reaches INSERT … ON CONFLICT (which would lock,
+// i.e. write, its row even when its WHERE rejects the update); history and
+// counts come from prev, with no second pass over the staging table. The
+// history columns are a subset of the compared ones (vanished_at is in
+// both), so history_changed implies that up writes the row.
 //
-// A v2 record never erases a value it does not carry: prev holds, for each
-// column the record lacks (a bit of s.lacks), the stored value instead of
-// the record's (NULL for a new ticket), so that the column compares equal,
-// is written back unchanged and opens no history version.
+// For each column a v2 record lacks (a bit of s.lacks), prev holds the
+// stored value (NULL for a new ticket): it compares equal, is written back
+// unchanged and opens no history version.
 var mergeSQL = sqlf(`
 WITH prev AS MATERIALIZED (
     SELECT s.id, «merged»,

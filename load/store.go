@@ -42,10 +42,9 @@ type Lock struct{ conn *pgxpool.Conn }
 // the run must not write anything more.
 var ErrLockLost = errors.New("load: the run lost its advisory lock (its database session ended)")
 
-// Check reports whether the lock is still held, on the lock's own
-// session: ErrLockLost (wrapping the cause) when that session is gone or
-// no longer holds it. A nil Lock always passes. Not safe for concurrent
-// use.
+// Check asks the lock's own session whether it still holds the lock:
+// ErrLockLost (wrapping the cause) when that session is gone or no longer
+// holds it. A nil Lock always passes. Not safe for concurrent use.
 func (l *Lock) Check(ctx context.Context) error {
 	if l == nil {
 		return nil
@@ -68,9 +67,8 @@ func (l *Lock) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release unlocks and ends the lock's session (and so the settings that
-// kept it alive, see lockSessionSQL). It is safe to call on a nil Lock and
-// more than once.
+// Release unlocks and ends the lock's session (and its lockSessionSQL
+// settings). It is safe to call on a nil Lock and more than once.
 func (l *Lock) Release() {
 	if l == nil || l.conn == nil {
 		return
@@ -85,18 +83,13 @@ func (l *Lock) Release() {
 	l.conn = nil
 }
 
-// lockSessionSQL keeps the lock's session from being ended for idleness:
-// between checks it may sit idle for as long as a run takes. The server's
-// TCP keepalives probe a quiet connection every minute, so that a peer that
-// vanished is noticed and a NAT or proxy does not drop the connection as
-// idle (they do nothing on a Unix socket). idle_session_timeout exists from
-// PostgreSQL 14 on; older servers have no such timeout to disable.
-var lockSessionSQL = []string{
-	"SET tcp_keepalives_idle = 60",
-	"SET tcp_keepalives_interval = 10",
-	"SET tcp_keepalives_count = 6",
-	"SET idle_session_timeout = 0",
-}
+// lockSessionSQL keeps the lock's session, idle between checks for as long
+// as a run takes, from being ended: the server's TCP keepalives probe it
+// every minute, so that a vanished peer is noticed and a NAT or proxy does
+// not drop it as idle (no-ops on a Unix socket), and idle_session_timeout
+// (PostgreSQL 14 on; older servers have none) is off.
+const lockSessionSQL = `SET tcp_keepalives_idle = 60; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 6;
+DO $$ BEGIN SET idle_session_timeout = 0; EXCEPTION WHEN undefined_object THEN NULL; END $$`
 
 // TryLock takes the writers' advisory lock without waiting. ok is false when
 // another run holds it.
@@ -105,32 +98,25 @@ func (s *Store) TryLock(ctx context.Context) (lock *Lock, ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("load: connect: %w", err)
 	}
-	for _, set := range lockSessionSQL {
-		var pgErr *pgconn.PgError
-		if _, err := conn.Exec(ctx, set); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42704") {
+	defer func() {
+		if !ok {
 			conn.Release()
-			return nil, false, fmt.Errorf("load: lock session: %w", err)
 		}
+	}()
+	if _, err := conn.Exec(ctx, lockSessionSQL); err != nil {
+		return nil, false, fmt.Errorf("load: lock session: %w", err)
 	}
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("load: advisory lock: %w", err)
-	}
-	if !ok {
-		conn.Release()
-		return nil, false, nil
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey).Scan(&ok); err != nil || !ok {
+		return nil, false, wrapErr("load: advisory lock", err)
 	}
 	return &Lock{conn: conn}, true, nil
 }
 
-// Run kinds.
+// Run kinds and statuses, as in sync_runs.
 const (
 	KindSync     = "sync"
 	KindBackfill = "backfill"
-)
 
-// Run statuses.
-const (
 	StatusRunning   = "running"
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
@@ -161,19 +147,15 @@ func (s *Store) StartRun(ctx context.Context, kind, version string) (runID int64
 
 // SetRunAPI records the API a run uses ("v1" or "v2") in sync_runs.api.
 func (s *Store) SetRunAPI(ctx context.Context, runID int64, api string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE sync_runs SET api = $2 WHERE id = $1`, runID, api); err != nil {
-		return fmt.Errorf("load: record the run's API: %w", err)
-	}
-	return nil
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET api = $2 WHERE id = $1`, runID, api)
+	return wrapErr("load: record the run's API", err)
 }
 
 // MaxTicketID is the highest ticket id in the database (0 when empty).
 func (s *Store) MaxTicketID(ctx context.Context) (int64, error) {
 	var id int64
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM tickets`).Scan(&id); err != nil {
-		return 0, fmt.Errorf("load: highest ticket id: %w", err)
-	}
-	return id, nil
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM tickets`).Scan(&id)
+	return id, wrapErr("load: highest ticket id", err)
 }
 
 // Progress is the run's running totals of API traffic, written with each
@@ -207,53 +189,35 @@ type Snapshot struct {
 func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var errText *string
-	if r.Error != "" {
-		e := sanitizeText(r.Error)
-		errText = &e
+	var apiOpen *int64
+	if r.Snapshot != nil {
+		apiOpen = r.Snapshot.APIOpenTickets
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, error = $3, finished_at = now(),
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, error = nullif($3, ''), finished_at = now(),
 			requests = $4, retries = $5, pages = $6, scan_complete = $7,
 			reconciled = $8, vanished = $9, not_found = $10,
 			api_open_tickets = $11
 			WHERE id = $1`,
-			runID, r.Status, errText, r.Progress.Requests, r.Progress.Retries, r.Progress.Pages,
-			r.ScanComplete, r.Reconciled, r.Vanished, r.NotFound, snapshotAPIOpen(r.Snapshot)); err != nil {
+			runID, r.Status, sanitizeText(r.Error), r.Progress.Requests, r.Progress.Retries, r.Progress.Pages,
+			r.ScanComplete, r.Reconciled, r.Vanished, r.NotFound, apiOpen); err != nil || r.Snapshot == nil {
 			return err
 		}
-		if r.Snapshot != nil {
-			_, err := tx.Exec(ctx, `INSERT INTO open_ticket_snapshots (run_id, taken_at, api_open_tickets, seen_open, seen_request)
-				VALUES ($1, now(), $2, $3, $4)`, runID, r.Snapshot.APIOpenTickets, r.Snapshot.SeenOpen, r.Snapshot.SeenRequest)
-			return err
-		}
-		return nil
+		_, err := tx.Exec(ctx, `INSERT INTO open_ticket_snapshots (run_id, taken_at, api_open_tickets, seen_open, seen_request)
+			VALUES ($1, now(), $2, $3, $4)`, runID, apiOpen, r.Snapshot.SeenOpen, r.Snapshot.SeenRequest)
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("load: finish run %d: %w", runID, err)
-	}
-	return nil
-}
-
-func snapshotAPIOpen(s *Snapshot) *int64 {
-	if s == nil {
-		return nil
-	}
-	return s.APIOpenTickets
+	return wrapErr(fmt.Sprintf("load: finish run %d", runID), err)
 }
 
 // ReconcileCandidates returns, in id order, the ids of tickets the database
-// holds as open or request that the open-list scan of runID did not see:
-// every such ticket, whether an earlier scan, a backfill or a lookup stored
-// it. Left out are vanished tickets, except those whose last lookup is
-// older than recheck (a ticket can come back; recheck <= 0 never looks a
-// vanished ticket up again), and, unless withUnofficial, the tickets marked
-// unofficial: v1's open list never shows them (see MarkUnofficial), while
-// v2's does, so a v2 scan that missed one is evidence like any other.
-//
-// A ticket runID's scan saw is official whatever a game backfill said
-// before (its achievement was promoted): its unofficial mark is removed
-// first.
+// holds as open or request that the open-list scan of runID did not see.
+// Left out are vanished tickets whose last lookup is not older than recheck
+// (a ticket can come back; recheck <= 0: never looked up again), and,
+// unless withUnofficial, tickets marked unofficial: v1's open list never
+// shows them (see MarkUnofficial), v2's does. A ticket the scan saw is
+// official whatever a game backfill said before (its achievement was
+// promoted): its unofficial mark is removed first.
 func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck time.Duration, withUnofficial bool) ([]int64, error) {
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -265,7 +229,7 @@ func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck ti
 		if recheck > 0 {
 			after = &recheck
 		}
-		rows, err := tx.Query(ctx, `SELECT t.id FROM tickets t
+		rows, _ := tx.Query(ctx, `SELECT t.id FROM tickets t
 			LEFT JOIN ticket_sightings s ON s.ticket_id = t.id
 			WHERE t.report_state IN ('open', 'request')
 			  AND s.last_listed_run_id IS DISTINCT FROM $1
@@ -273,16 +237,11 @@ func (s *Store) ReconcileCandidates(ctx context.Context, runID int64, recheck ti
 			       OR greatest(t.vanished_at, s.vanished_checked_at) <= now() - $2::interval)
 			  AND ($3 OR NOT EXISTS (SELECT 1 FROM unofficial_tickets u WHERE u.ticket_id = t.id))
 			ORDER BY t.id`, runID, after, withUnofficial)
-		if err != nil {
-			return err
-		}
+		var err error
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("load: reconcile candidates: %w", err)
-	}
-	return ids, nil
+	return ids, wrapErr("load: reconcile candidates", err)
 }
 
 // MarkUnofficial records what a game's list says of these tickets: with
@@ -302,18 +261,14 @@ func (s *Store) MarkUnofficial(ctx context.Context, runID int64, unofficial bool
 	} else {
 		_, err = s.pool.Exec(ctx, `DELETE FROM unofficial_tickets WHERE ticket_id = ANY($1)`, ids)
 	}
-	if err != nil {
-		return fmt.Errorf("load: mark unofficial tickets: %w", err)
-	}
-	return nil
+	return wrapErr("load: mark unofficial tickets", err)
 }
 
 // MarkVanished sets vanished_at on tickets the source answered not found
-// for, and adds the matching history version. States are left as they
-// were. Tickets already vanished keep their vanished_at; for every id the
-// time of this lookup is recorded (ticket_sightings.vanished_checked_at),
-// which schedules the next one. It returns how many tickets were newly
-// marked.
+// for (already vanished ones keep theirs; states stay), adds the matching
+// history versions, and records the lookup's time for every id
+// (ticket_sightings.vanished_checked_at), which schedules the next one. It
+// returns how many tickets were newly marked.
 func (s *Store) MarkVanished(ctx context.Context, runID int64, ids []int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -344,8 +299,7 @@ type Checkpoint struct {
 	Done     bool
 }
 
-// GetCheckpoint returns the named checkpoint; found is false when there is
-// none.
+// GetCheckpoint returns the named checkpoint, if found.
 func (s *Store) GetCheckpoint(ctx context.Context, name string) (cp Checkpoint, found bool, err error) {
 	cp.Name = name
 	err = s.pool.QueryRow(ctx, `SELECT position, done FROM backfill_checkpoints WHERE name = $1`, name).
@@ -353,38 +307,22 @@ func (s *Store) GetCheckpoint(ctx context.Context, name string) (cp Checkpoint, 
 	if errors.Is(err, pgx.ErrNoRows) {
 		return cp, false, nil
 	}
-	if err != nil {
-		return cp, false, fmt.Errorf("load: checkpoint %q: %w", name, err)
-	}
-	return cp, true, nil
-}
-
-// SetCheckpoint stores a checkpoint on its own (Merge stores one together
-// with a batch).
-func (s *Store) SetCheckpoint(ctx context.Context, cp Checkpoint) error {
-	if _, err := s.pool.Exec(ctx, upsertCheckpointSQL, cp.Name, cp.Position, cp.Done); err != nil {
-		return fmt.Errorf("load: checkpoint %q: %w", cp.Name, err)
-	}
-	return nil
-}
-
-// sanitizeText makes s storable as Postgres text: no NUL, valid UTF-8.
-func sanitizeText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.ReplaceAll(s, "\x00", "")
+	return cp, err == nil, wrapErr(fmt.Sprintf("load: checkpoint %q", name), err)
 }
 
 // GameIDs returns every game id in the database, ascending.
 func (s *Store) GameIDs(ctx context.Context) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT game_id FROM tickets WHERE game_id IS NOT NULL ORDER BY game_id`)
-	if err != nil {
-		return nil, fmt.Errorf("load: game ids: %w", err)
-	}
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT game_id FROM tickets WHERE game_id IS NOT NULL ORDER BY game_id`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("load: game ids: %w", err)
-	}
-	return ids, nil
+	return ids, wrapErr("load: game ids", err)
+}
+
+// LastSuccess returns when the last successful sync finished (nil: never).
+func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
+	var last *time.Time
+	err := s.pool.QueryRow(ctx,
+		`SELECT max(finished_at) FROM sync_runs WHERE kind = 'sync' AND status = 'succeeded'`).Scan(&last)
+	return last, wrapErr("load: last successful sync", err)
 }
 
 // logger prefers a logger the caller put in ctx (it carries run_id).
@@ -396,23 +334,19 @@ func (s *Store) logger(ctx context.Context) *zerolog.Logger {
 	return &s.log
 }
 
-// LastSuccess returns when the last successful sync finished, or nil when
-// none has.
-func (s *Store) LastSuccess(ctx context.Context) (*time.Time, error) {
-	var last *time.Time
-	err := s.pool.QueryRow(ctx,
-		`SELECT max(finished_at) FROM sync_runs WHERE kind = 'sync' AND status = 'succeeded'`).Scan(&last)
-	if err != nil {
-		return nil, fmt.Errorf("load: last successful sync: %w", err)
-	}
-	return last, nil
+// sanitizeText makes s storable as Postgres text: no NUL, valid UTF-8.
+func sanitizeText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// Errors a timeout of PostgreSQL's ends a statement with; see TimeoutError.
-var (
-	ErrLockTimeout      = errors.New("lock_timeout ran out")
-	ErrStatementTimeout = errors.New("statement_timeout ran out")
-)
+// wrapErr prefixes a failure with what failed; nil stays nil.
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // TimeoutError is a statement PostgreSQL ended because its lock_timeout or
 // statement_timeout ran out. It says which, with the value the pool set,
@@ -440,30 +374,21 @@ func (e *TimeoutError) Error() string {
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
-// Is matches ErrLockTimeout or ErrStatementTimeout.
-func (e *TimeoutError) Is(target error) bool {
-	return (target == ErrLockTimeout && e.Setting == "lock_timeout") ||
-		(target == ErrStatementTimeout && e.Setting == "statement_timeout")
-}
-
 // ExplainTimeout returns err as a *TimeoutError when PostgreSQL ended one
-// of its statements for lock_timeout or statement_timeout, and err as it is
-// otherwise. Call it only for a run whose context is still live: a
-// cancelled context cancels its statement with the same SQLSTATE as
-// statement_timeout.
+// of its statements for lock_timeout or statement_timeout, and as it is
+// otherwise. Call it only while the run's context is live: a cancelled
+// context cancels its statement with statement_timeout's SQLSTATE.
 func (s *Store) ExplainTimeout(err error) error {
 	var pgErr *pgconn.PgError
 	var te *TimeoutError
 	if err == nil || errors.As(err, &te) || !errors.As(err, &pgErr) {
 		return err
 	}
-	var setting string
-	switch pgErr.Code {
-	case sqlstateLockNotAvailable:
-		setting = "lock_timeout"
-	case sqlstateQueryCanceled:
-		setting = "statement_timeout"
-	default:
+	setting := map[string]string{
+		sqlstateLockNotAvailable: "lock_timeout",
+		sqlstateQueryCanceled:    "statement_timeout",
+	}[pgErr.Code]
+	if setting == "" {
 		return err
 	}
 	return &TimeoutError{Setting: setting, Value: s.pool.Config().ConnConfig.RuntimeParams[setting], Err: err}

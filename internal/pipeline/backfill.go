@@ -23,26 +23,16 @@ type ProgressFunc func(done, total int64, final bool)
 // it finds nothing to store (a long run of 404s).
 const checkpointEvery = 5 * time.Second
 
-// loop is one checkpointed backfill, the skeleton every backfill shares:
-// it reads the checkpoint into the backfill's position, and commits each
-// batch together with the position it reached, so a crashed or interrupted
-// backfill resumes exactly where its last batch ended. The backfill's body
-// adds records, moves its position on and calls step after each unit.
-type loop struct {
-	r        *runner
-	b        *batcher
-	name     string
-	pos      any // pointer to the backfill's position, stored as JSON
-	progress func(final bool)
-	lastCP   time.Time
-}
-
-// checkpointed runs body as the checkpointed backfill name. pos points to
-// the position to start from; unless restart, a stored checkpoint replaces
-// it (resumed tells body so). A finished checkpoint means there is nothing
-// to do unless again, or restart. body ends with l.finish().
+// checkpointed runs body as the checkpointed backfill name, the skeleton
+// every backfill shares: body adds records to b, moves its position on and
+// calls b.step after each unit, then b.flush(ctx, true). Each batch commits
+// with the position it reached, so a crashed or interrupted backfill
+// resumes exactly where its last batch ended. pos points to the position to
+// start from; unless restart, a stored checkpoint replaces it (resumed tells
+// body so). A finished checkpoint means there is nothing to do unless
+// again, or restart.
 func (r *runner) checkpointed(ctx context.Context, name string, restart, again bool, pos any, progress func(done bool),
-	body func(l *loop, resumed bool) error) error {
+	body func(b *batcher, resumed bool) error) error {
 	cp, found, err := r.cfg.Store.GetCheckpoint(ctx, name)
 	if err != nil {
 		return err
@@ -61,8 +51,9 @@ func (r *runner) checkpointed(ctx context.Context, name string, restart, again b
 			r.log.Info().Str("checkpoint", name).RawJSON("position", summarize(cp.Position)).Msg("resuming from checkpoint")
 		}
 	}
-	l := &loop{r: r, b: r.newBatcher(false), name: name, pos: pos, progress: progress, lastCP: time.Now()}
-	err = errors.Join(body(l, resumed), l.b.close())
+	b := r.newBatcher(false)
+	b.name, b.pos, b.progress, b.lastCP = name, pos, progress, time.Now()
+	err = errors.Join(body(b, resumed), b.close())
 	progress(true)
 	return err
 }
@@ -76,43 +67,11 @@ func summarize(pos json.RawMessage) json.RawMessage {
 	return pos
 }
 
-func (l *loop) add(ctx context.Context, raws []json.RawMessage) {
-	for _, raw := range raws {
-		l.b.add(ctx, raw)
-		l.r.sum.Seen++
-	}
-}
-
-// commit commits the batch with the position as it is now.
-func (l *loop) commit(ctx context.Context, done bool) error {
-	raw, err := json.Marshal(l.pos)
-	if err != nil {
-		return err
-	}
-	l.lastCP = time.Now()
-	return l.b.flush(ctx, &load.Checkpoint{Name: l.name, Position: raw, Done: done})
-}
-
-// step commits when the batch is due or the last checkpoint is old. Call it
-// only where the position covers every record added so far.
-func (l *loop) step(ctx context.Context) error {
-	if l.b.due(l.r.cfg.flushInterval()) || time.Since(l.lastCP) >= checkpointEvery {
-		if err := l.commit(ctx, false); err != nil {
-			return err
-		}
-		l.progress(false)
-	}
-	return nil
-}
-
-// finish commits the last batch with the checkpoint marked done.
-func (l *loop) finish(ctx context.Context) error { return l.commit(ctx, true) }
-
 // idPosition is where a backfill by id resumes.
 type idPosition struct {
 	NextID int64 `json:"next_id"`
-	// To is the last id (backfill --all with v1: the highest id the
-	// database knew when it started).
+	// To is the last id of a backfill --all with v1: the highest id the
+	// database knew when it started.
 	To int64 `json:"to,omitempty"`
 }
 
@@ -120,37 +79,38 @@ type idPosition struct {
 // through the same transform and load path as Sync: with v1 one i= request
 // per id, with v2 up to 100 ids per request (filter[id] with
 // filter[state]=all). Not-found answers (v1 404, an id absent from the v2
-// answer) are counted, not errors. Progress is checkpointed with each
-// batch, so a crashed or interrupted backfill of the same range resumes
-// where it stopped; restart ignores the checkpoint.
+// answer) are counted, not errors. A crashed or interrupted backfill of the
+// same range resumes from its checkpoint; restart ignores it.
 func BackfillIDs(ctx context.Context, cfg Config, from, to int64, restart bool, progress ProgressFunc) (Summary, error) {
 	if from <= 0 || to < from {
 		return Summary{Kind: load.KindBackfill, Status: load.StatusFailed}, fmt.Errorf("backfill: bad id range %d..%d", from, to)
 	}
-	name := fmt.Sprintf("ids:%d-%d", from, to)
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
-		return r.backfillIDs(ctx, name, idPosition{NextID: from}, from, to, restart, progress)
+		return r.backfillIDs(ctx, fmt.Sprintf("ids:%d-%d", from, to), idPosition{NextID: from}, to, restart, progress, nil)
 	})
 }
 
-// backfillIDs fetches pos.NextID..to, checkpointed as name.
-func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, from, to int64, restart bool, progress ProgressFunc) error {
+// backfillIDs fetches pos.NextID..to (pos.To when set), checkpointed as
+// name. start, when non-nil, is told where the backfill starts before its
+// first request (not when it is done already), and may end it there.
+func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, to int64, restart bool, progress ProgressFunc,
+	start func(pos idPosition, resumed bool) bool) error {
+	from := pos.NextID
 	report := func(final bool) {
-		if progress != nil {
+		if progress != nil && to >= from { // an empty range (--all, no tickets) has none to report
 			progress(pos.NextID-from, to-from+1, final)
 		}
 	}
-	per := int64(1)
-	if r.v2() {
-		per = extract.MaxIDsPerRequest
-	}
-	return r.checkpointed(ctx, name, restart, false, &pos, report, func(l *loop, _ bool) error {
+	per := int64(r.perLookup())
+	return r.checkpointed(ctx, name, restart, false, &pos, report, func(b *batcher, resumed bool) error {
 		if pos.To > 0 {
 			to = pos.To // a resumed --all keeps the range it started with
 		}
+		if start != nil && !start(pos, resumed) {
+			return nil
+		}
 		for pos.NextID <= to {
-			n := min(per, to-pos.NextID+1)
-			ids := make([]int64, n)
+			ids := make([]int64, min(per, to-pos.NextID+1))
 			for i := range ids {
 				ids[i] = pos.NextID + int64(i)
 			}
@@ -160,13 +120,14 @@ func (r *runner) backfillIDs(ctx context.Context, name string, pos idPosition, f
 				return fmt.Errorf("backfill ticket %s: %w", idList(ids, 1), err)
 			}
 			r.sum.NotFound += int64(len(missing))
-			l.add(ctx, found)
-			pos.NextID += n
-			if err := l.step(ctx); err != nil {
+			b.add(ctx, found...)
+			r.sum.Seen += int64(len(found))
+			pos.NextID += int64(len(ids))
+			if err := b.step(ctx); err != nil {
 				return err
 			}
 		}
-		return l.finish(ctx)
+		return b.flush(ctx, true)
 	})
 }
 
@@ -178,33 +139,25 @@ type gamesPosition struct {
 	Unofficial bool    `json:"unofficial"`
 }
 
-// BackfillGames fetches every ticket of the given games, in every state.
-// With no ids, it takes every game already in the database.
+// BackfillGames fetches every ticket of the given games (with none, of
+// every game in the database), in every state.
 //
-// With v1 it reads each game's promoted and unofficial achievements' lists
-// (g=ID&d=1, and f=5) with the drift-safe pager (extract.Client.ScanGame,
-// with Config.Scan's page size, overlap and reread budget; no page limit),
-// so a ticket that leaves a game's list mid-scan or a same-second tie at a
-// page boundary skips nothing. The tickets of the unofficial list are
-// marked unofficial (they can never be in v1's open list, so reconciliation
-// leaves them be), those of the promoted list unmarked.
+// With v1 it reads each game's promoted and unofficial lists (g=ID&d=1,
+// f=5) with the drift-safe pager (extract.Client.ScanGame; Config.Scan
+// without its page limit), and marks the unofficial list's tickets
+// unofficial, the promoted list's not: v1's open list never shows the
+// former, so reconciliation must leave them be. With v2 it reads
+// filter[gameId] (extract.Client.ScanV2Game), one list of every kind of
+// ticket that does not say which are unofficial; it writes no marks, as
+// v2's open list shows unofficial tickets and a v2 sync sees them.
 //
-// With v2 it reads filter[gameId] in every state (extract.Client.ScanV2Game),
-// one list holding leaderboard tickets and the tickets of promoted and
-// unofficial achievements alike. It writes no unofficial marks: that list
-// does not say which achievements are unofficial, and v2's open list holds
-// unofficial tickets too, so a v2 sync sees them (and removes their marks,
-// as for any listed ticket) instead of reconciling them.
-//
-// Progress is checkpointed with each batch. The checkpoint holds the game
-// list, so a resumed run walks the same games, and the game and half
-// (promoted or unofficial; always the first with v2) in progress, which a
-// resumed run reads again from its start: a position saved inside a list
-// is stale as soon as the list moves, while a game's list is short enough
-// that reading it again costs little. Tickets are upserted, so reading one
-// twice is harmless. A game that answers 404 is gone and skipped; a game's
-// scan that cannot complete (churn beyond the reread budget, a same-second
-// run filling a page) fails the run, which a rerun resumes at that game.
+// The checkpoint holds the game list, and the game and half (promoted or
+// unofficial; always the first with v2) in progress, which a resumed run
+// reads again from its start: a position inside a list is stale as soon
+// as the list moves, and reading a short list twice is harmless (tickets
+// are upserted). A game that answers 404 is skipped; a game's scan that
+// cannot complete (churn beyond the reread budget) fails the run, which a
+// rerun resumes at that game.
 func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool, progress ProgressFunc) (Summary, error) {
 	name := "games:all"
 	if len(games) > 0 {
@@ -222,10 +175,10 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				progress(int64(pos.Index), int64(len(pos.Games)), final)
 			}
 		}
-		// Every game in the database is a list that grows: a finished
+		// The games in the database are a list that grows: a finished
 		// games:all backfill runs again over today's list.
 		again := len(games) == 0
-		return r.checkpointed(ctx, name, restart, again, &pos, report, func(l *loop, resumed bool) error {
+		return r.checkpointed(ctx, name, restart, again, &pos, report, func(b *batcher, resumed bool) error {
 			if resumed {
 				r.log.Info().Int("game_index", pos.Index).Bool("unofficial", pos.Unofficial).
 					Msg("the game in progress is read again from its start")
@@ -235,11 +188,9 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 					return err
 				}
 			}
-			if r.v2() {
-				pos.Unofficial = false
-			}
+			pos.Unofficial = pos.Unofficial && !r.v2() // v2 has no unofficial half
 			for pos.Index < len(pos.Games) {
-				if err := r.backfillGame(ctx, l, pos.Games[pos.Index], pos.Unofficial); err != nil {
+				if err := r.backfillGame(ctx, b, pos.Games[pos.Index], pos.Unofficial); err != nil {
 					return err
 				}
 				if !pos.Unofficial && !r.v2() {
@@ -247,51 +198,42 @@ func BackfillGames(ctx context.Context, cfg Config, games []int64, restart bool,
 				} else {
 					pos.Index, pos.Unofficial = pos.Index+1, false
 				}
-				if err := l.step(ctx); err != nil {
+				if err := b.step(ctx); err != nil {
 					return err
 				}
 			}
-			return l.finish(ctx)
+			return b.flush(ctx, true)
 		})
 	})
 }
 
 // backfillGame reads one game's list (v1: the promoted or the unofficial
-// half) into l's batches. The position still names this game (and half),
+// half) into b's batches. The position still names this game (and half),
 // so a commit inside it makes a resume read it again from its start.
-func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unofficial bool) error {
-	opts := r.cfg.Scan
-	opts.MaxPages = 0 // a limit meant for the open list; a game's list is short
+func (r *runner) backfillGame(ctx context.Context, b *batcher, game int64, unofficial bool) error {
+	// No page limit: it is meant for the open list, and a game's list is short.
+	opts, v2opts := r.cfg.Scan, r.cfg.v2Scan()
+	opts.MaxPages, v2opts.MaxPages = 0, 0
+	pages := v1Pages(r.cfg.Client.ScanGame(ctx, game, unofficial, opts))
 	if r.v2() {
-		v2opts := r.cfg.v2Scan()
-		v2opts.MaxPages = 0
-		for page, err := range r.cfg.Client.ScanV2Game(ctx, game, v2opts) {
-			if err != nil {
-				return fmt.Errorf("backfill game %d: %w", game, err)
-			}
-			r.sum.Pages++
-			l.add(ctx, page.Tickets)
-			if err := l.step(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		pages = r.cfg.Client.ScanV2Game(ctx, game, v2opts)
 	}
-	for page, err := range r.cfg.Client.ScanGame(ctx, game, unofficial, opts) {
-		if errors.Is(err, extract.ErrNotFound) {
+	for page, err := range pages {
+		if errors.Is(err, extract.ErrNotFound) && !r.v2() {
 			return nil // the game is gone: nothing (more) to fetch
 		}
 		if err != nil {
 			return fmt.Errorf("backfill game %d: %w", game, err)
 		}
 		r.sum.Pages++
-		l.add(ctx, page.Tickets)
-		// Say which list the tickets came from: an unofficial one can
-		// never be in the open list, so reconciliation leaves it be.
-		if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ticketIDs(page.Tickets)); err != nil {
-			return err
+		ids := b.add(ctx, page.Tickets...)
+		r.sum.Seen += int64(len(page.Tickets))
+		if !r.v2() { // which v1 list the tickets came from (see BackfillGames)
+			if err := r.cfg.Store.MarkUnofficial(ctx, r.runID, unofficial, ids); err != nil {
+				return err
+			}
 		}
-		if err := l.step(ctx); err != nil {
+		if err := b.step(ctx); err != nil {
 			return err
 		}
 	}
@@ -300,28 +242,25 @@ func (r *runner) backfillGame(ctx context.Context, l *loop, game int64, unoffici
 
 // AllPlan is what a `backfill --all` is about to do, told before it starts.
 type AllPlan struct {
-	API string // APIV1 or APIV2
-	// Resumed is true when it goes on from a checkpoint.
-	Resumed bool
+	API     string // APIV1 or APIV2
+	Resumed bool   // it goes on from a checkpoint
 	// With v1: the ids it fetches one request each (From..To); To is the
 	// highest id the database knows (0: none, nothing to do).
 	From, To int64
 }
 
-// BackfillAll fetches every ticket in every state.
+// BackfillAll fetches every ticket in every state. plan, when not nil, is
+// told what it does before the first request.
 //
-// With v2 it walks filter[state]=all&sort=id in pages of 100
-// (extract.Client.ScanV2All): about ceil(N/100) requests for N tickets,
-// plus one per 100 ids missing at page boundaries. The checkpoint
-// ("all:v2") holds the scan's cursor, saved in the transaction of the batch
-// that holds the tickets before it, so a crashed or interrupted run resumes
-// without skipping a ticket even when tickets disappear (quarantine) or
-// arrive meanwhile. Progress counts pages.
+// With v2 it walks filter[state]=all&sort=id (extract.Client.ScanV2All),
+// about one request per 100 tickets. The checkpoint ("all:v2") holds the
+// scan's cursor, committed with the batch that holds the tickets before
+// it, so a resumed run skips no ticket even when tickets disappear
+// (quarantine) or arrive meanwhile. Progress counts pages.
 //
-// With v1, which has no list of every ticket, it fetches by id (i=) from 1
-// to the highest id the database knows when it starts (checkpoint
-// "all:v1", which keeps that range): one request per id. plan, when not
-// nil, is told which of the two it does before the first request.
+// With v1, which has no list of every ticket, it fetches ids from 1 to the
+// highest the database knows when it starts (checkpoint "all:v1", which
+// keeps that range), one i= request each.
 func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPlan), progress ProgressFunc) (Summary, error) {
 	return run(ctx, cfg, load.KindBackfill, func(ctx context.Context, r *runner) error {
 		if !r.v2() {
@@ -329,25 +268,15 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 			if err != nil {
 				return err
 			}
-			pos := idPosition{NextID: 1, To: to}
-			cp, found, err := r.cfg.Store.GetCheckpoint(ctx, "all:v1")
-			if err != nil {
-				return err
-			}
-			resumed := found && !restart && !cp.Done
-			if resumed {
-				if err := json.Unmarshal(cp.Position, &pos); err != nil {
-					return fmt.Errorf("backfill: checkpoint %q: %w", "all:v1", err)
+			return r.backfillIDs(ctx, "all:v1", idPosition{NextID: 1, To: to}, to, restart, progress, func(pos idPosition, resumed bool) bool {
+				if plan != nil {
+					plan(AllPlan{API: APIV1, Resumed: resumed, From: pos.NextID, To: pos.To})
 				}
-			}
-			if plan != nil && (restart || !found || !cp.Done) {
-				plan(AllPlan{API: APIV1, Resumed: resumed, From: pos.NextID, To: pos.To})
-			}
-			if pos.To == 0 {
-				r.log.Warn().Msg("the database knows no ticket: v1 has no list of every ticket; run sync first")
-				return nil
-			}
-			return r.backfillIDs(ctx, "all:v1", pos, 1, pos.To, restart, progress)
+				if pos.To == 0 {
+					r.log.Warn().Msg("the database knows no ticket: v1 has no list of every ticket; run sync first")
+				}
+				return pos.To > 0
+			})
 		}
 		var cur extract.V2Cursor
 		var pages, total int64
@@ -356,7 +285,7 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 				progress(pages, max(total, pages), final)
 			}
 		}
-		return r.checkpointed(ctx, "all:v2", restart, false, &cur, report, func(l *loop, resumed bool) error {
+		return r.checkpointed(ctx, "all:v2", restart, false, &cur, report, func(b *batcher, resumed bool) error {
 			if plan != nil {
 				plan(AllPlan{API: APIV2, Resumed: resumed})
 			}
@@ -372,33 +301,15 @@ func BackfillAll(ctx context.Context, cfg Config, restart bool, plan func(AllPla
 				if page.Total >= 0 {
 					total = (int64(page.Total) + extract.MaxPageSize - 1) / extract.MaxPageSize
 				}
-				l.add(ctx, page.Tickets)
-				// The cursor covers this page's tickets, all in the batch.
-				cur = page.Cursor
-				if err := l.step(ctx); err != nil {
+				b.add(ctx, page.Tickets...)
+				r.sum.Seen += int64(len(page.Tickets))
+				cur = page.Cursor // it covers this page's tickets, all in the batch
+				if err := b.step(ctx); err != nil {
 					return err
 				}
 			}
 			pages = max(pages, total) // the last, short page
-			return l.finish(ctx)
+			return b.flush(ctx, true)
 		})
 	})
-}
-
-// ticketIDs reads the ID of each v1 record that has a usable one (the
-// others are set aside by the transform anyway).
-func ticketIDs(raws []json.RawMessage) []int64 {
-	ids := make([]int64, 0, len(raws))
-	for _, raw := range raws {
-		var rec struct {
-			ID json.RawMessage `json:"ID"`
-		}
-		if json.Unmarshal(raw, &rec) != nil {
-			continue
-		}
-		if id, err := strconv.ParseInt(strings.Trim(string(rec.ID), `"`), 10, 64); err == nil && id > 0 {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }

@@ -14,7 +14,7 @@
 // load.Sink writes the batches, one at a time, each in one transaction, its
 // tickets streamed to the database a page at a time, so memory does not grow
 // with the number of tickets. Every backfill is one checkpointed loop
-// (backfill.go: loop), which commits each batch with the position it
-// reached. Files: run.go (the run's lifecycle and the API choice), batch.go,
+// (backfill.go: checkpointed), which commits each batch with the position
+// it reached. Files: run.go (the run's lifecycle and the API choice), batch.go,
 // sync.go (the open-list scan), reconcile.go, backfill.go.
 package pipeline

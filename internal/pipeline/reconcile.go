@@ -24,33 +24,22 @@ var ErrLookupsFailed = errors.New("reconciliation could not look up some tickets
 // reconcile looks up, by id, every ticket the database holds as open or
 // request that the complete scan did not see (and vanished tickets due for
 // another look), and stores what the source says of it now. A not-found
-// answer marks the ticket vanished; its state stays. A lookup that fails
-// otherwise does not stop the others: the run fails at the end, naming the
-// ids it could not look up.
-//
-// With v1 each ticket costs one i= request; with v2 one request looks up
-// to 100 (filter[id] with filter[state]=all), and an id absent from the
-// answer counts as not found. A failing v2 request fails the lookup of all
-// its ids.
+// answer (v1 404, an id absent from the v2 answer) marks the ticket
+// vanished; its state stays. A lookup that fails otherwise does not stop
+// the others: the run fails at the end, naming the ids it could not look
+// up. v1 looks up one id per request, v2 up to 100 (see lookup).
 func (r *runner) reconcile(ctx context.Context) error {
-	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.vanishedRecheck(), r.v2())
-	if err != nil {
+	ids, err := r.cfg.Store.ReconcileCandidates(ctx, r.runID, r.cfg.VanishedRecheck, r.v2())
+	if err != nil || len(ids) == 0 {
 		return err
-	}
-	if len(ids) == 0 {
-		return nil
 	}
 	r.log.Info().Int("tickets", len(ids)).Msg("reconciling tickets that left the open list")
 	b := r.newBatcher(false)
 	var gone, failed []int64
 	var firstErr error
-	per := 1
-	if r.v2() {
-		per = extract.MaxIDsPerRequest
-	}
 	lookErr := func() error {
 		inARow := 0
-		for i := 0; i < len(ids); i += per {
+		for i, per := 0, r.perLookup(); i < len(ids); i += per {
 			chunk := ids[i:min(i+per, len(ids))]
 			found, missing, err := r.lookup(ctx, chunk)
 			switch {
@@ -75,24 +64,17 @@ func (r *runner) reconcile(ctx context.Context) error {
 			}
 			inARow = 0
 			gone = append(gone, missing...)
-			for _, raw := range found {
-				b.add(ctx, raw)
-				r.sum.Reconciled++
-			}
-			if b.due(r.cfg.flushInterval()) {
-				if err := b.flush(ctx, nil); err != nil {
-					return err
-				}
+			b.add(ctx, found...)
+			r.sum.Reconciled += int64(len(found))
+			if err := b.step(ctx); err != nil {
+				return err
 			}
 		}
 		return nil
 	}()
-	// What the lookups before a failure learned is still true: store it.
-	if b.n() > 0 && ctx.Err() == nil && !b.failed {
-		lookErr = errors.Join(lookErr, b.flush(ctx, nil))
-	}
-	if mergeErr := b.close(); mergeErr != nil || b.failed {
-		return errors.Join(mergeErr, lookErr)
+	// What the lookups before a failure learned is still true: end stores it.
+	if lookErr = b.end(ctx, lookErr); b.sink.Err() != nil {
+		return lookErr
 	}
 	r.sum.NotFound = int64(len(gone))
 	if ctx.Err() == nil {
@@ -110,23 +92,27 @@ func (r *runner) reconcile(ctx context.Context) error {
 
 // idList writes up to limit ids, then how many more there are.
 func idList(ids []int64, limit int) string {
-	var sb strings.Builder
-	for i, id := range ids {
-		if i == limit {
-			fmt.Fprintf(&sb, " and %d more", len(ids)-limit)
-			break
-		}
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(strconv.FormatInt(id, 10))
+	s := make([]string, 0, min(len(ids), limit))
+	for _, id := range ids[:min(len(ids), limit)] {
+		s = append(s, strconv.FormatInt(id, 10))
 	}
-	return sb.String()
+	if len(ids) > limit {
+		return fmt.Sprintf("%s and %d more", strings.Join(s, ", "), len(ids)-limit)
+	}
+	return strings.Join(s, ", ")
 }
 
-// lookup fetches ids (one with v1, up to extract.MaxIDsPerRequest with v2)
-// in any state: the records found, and the ids the source does not have
-// (v1 404, or absent from the v2 answer).
+// perLookup is how many ids one lookup request takes.
+func (r *runner) perLookup() int {
+	if r.v2() {
+		return extract.MaxIDsPerRequest
+	}
+	return 1
+}
+
+// lookup fetches ids (perLookup of them) in any state: the records found,
+// and the ids the source does not have (v1 404, absent from the v2 answer).
+// A failing v2 request fails the lookup of all its ids.
 func (r *runner) lookup(ctx context.Context, ids []int64) (found []json.RawMessage, missing []int64, err error) {
 	if r.v2() {
 		b, err := r.cfg.Client.TicketsByID(ctx, ids)

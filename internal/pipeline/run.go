@@ -36,15 +36,13 @@ type Config struct {
 	// (default 2s), so a slow, rate-limited scan still lands steadily.
 	FlushInterval time.Duration
 	// VanishedRecheck is how long a vanished ticket goes without a lookup
-	// (default 24h): a sync's reconciliation looks it up again once its
-	// last not-found answer is older than that, since a ticket can come
-	// back. Negative: never.
+	// by a sync's reconciliation (default 24h; negative: for ever), since a
+	// ticket can come back.
 	VanishedRecheck time.Duration
-	// API is which API a run uses: APIAuto, APIV1 or APIV2; "" means
-	// APIV1, the behaviour from before v2 (the CLI's default is APIAuto).
-	// APIAuto probes v2 once at the start of the run (extract.ProbeV2) and
-	// uses it when it answers; when the site has no v2 (404) or refuses the
-	// key there (401/403) it falls back to v1 and says why in one log line.
+	// API is which API a run uses: APIAuto, APIV1 or APIV2 ("": APIV1, the
+	// behaviour before v2; the CLI's default is APIAuto). APIAuto probes v2
+	// at the start of the run and falls back to v1, saying why in one log
+	// line, when the site has no v2 (404) or refuses the key there (401/403).
 	API string
 }
 
@@ -65,28 +63,18 @@ func (c *Config) v2Scan() extract.V2ScanOptions {
 	return o
 }
 
-func (c *Config) vanishedRecheck() time.Duration {
-	switch {
-	case c.VanishedRecheck < 0:
-		return 0
-	case c.VanishedRecheck == 0:
-		return DefaultVanishedRecheck
+// withDefaults gives zero values their stated defaults.
+func (c Config) withDefaults() Config {
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
 	}
-	return c.VanishedRecheck
-}
-
-func (c *Config) batchSize() int {
-	if c.BatchSize > 0 {
-		return c.BatchSize
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = DefaultFlushInterval
 	}
-	return DefaultBatchSize
-}
-
-func (c *Config) flushInterval() time.Duration {
-	if c.FlushInterval > 0 {
-		return c.FlushInterval
+	if c.VanishedRecheck == 0 {
+		c.VanishedRecheck = DefaultVanishedRecheck
 	}
-	return DefaultFlushInterval
+	return c
 }
 
 // Summary is what one run did.
@@ -131,10 +119,9 @@ type runner struct {
 	seenOpen, seenRequest int64
 	base                  extract.Stats // client counters when the run started
 	lock                  *load.Lock    // every batch checks it before it commits
-	api                   string        // APIV1 or APIV2, chosen at the start of the run
 }
 
-func (r *runner) v2() bool { return r.api == APIV2 }
+func (r *runner) v2() bool { return r.sum.API == APIV2 }
 
 // chooseAPI resolves Config.API for one run; see Config.API.
 func chooseAPI(ctx context.Context, cfg Config, log zerolog.Logger) (string, error) {
@@ -156,20 +143,15 @@ func chooseAPI(ctx context.Context, cfg Config, log zerolog.Logger) (string, err
 			Msg("the site has no v2 tickets API; using v1")
 		return APIV1, nil
 	case errors.Is(err, extract.ErrUnauthorized):
-		log.Warn().Str("api", APIV1).Str("reason", "v2 refused the key ("+statusOf(err)+")").
+		status := "refused"
+		if apiErr := (*extract.APIError)(nil); errors.As(err, &apiErr) {
+			status = strconv.Itoa(apiErr.Status)
+		}
+		log.Warn().Str("api", APIV1).Str("reason", "v2 refused the key ("+status+")").
 			Msg("the v2 tickets API refused the key; using v1")
 		return APIV1, nil
 	}
 	return "", fmt.Errorf("probing the v2 API: %w", err)
-}
-
-// statusOf is the HTTP status of an API error, as text.
-func statusOf(err error) string {
-	var apiErr *extract.APIError
-	if errors.As(err, &apiErr) {
-		return strconv.Itoa(apiErr.Status)
-	}
-	return "refused"
 }
 
 func (r *runner) progress() *load.Progress {
@@ -183,6 +165,7 @@ func (r *runner) progress() *load.Progress {
 // run takes the lock, records the run, calls work, and records the outcome.
 func run(ctx context.Context, cfg Config, kind string, work func(context.Context, *runner) error) (Summary, error) {
 	start := time.Now()
+	cfg = cfg.withDefaults()
 	log := cfg.Log.With().Str("stage", kind).Logger()
 	// A schema newer than this binary means tables it does not understand:
 	// write nothing, not even a sync_runs row.
@@ -209,10 +192,9 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 		}
 		return Summary{Kind: kind, Status: load.StatusFailed, Error: err.Error()}, err
 	}
-	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock}
 	runLog := cfg.Log.With().Int64("run_id", runID).Logger()
-	r.log = runLog.With().Str("stage", kind).Logger()
-	r.sum = Summary{RunID: runID, Kind: kind, Abandoned: abandoned}
+	r := &runner{cfg: cfg, runID: runID, base: cfg.Client.Stats(), lock: lock, log: runLog.With().Str("stage", kind).Logger(),
+		sum: Summary{RunID: runID, Kind: kind, Abandoned: abandoned}}
 	if abandoned > 0 {
 		r.log.Warn().Int64("abandoned", abandoned).Msg("marked runs left 'running' by a dead process as abandoned")
 	}
@@ -221,7 +203,7 @@ func run(ctx context.Context, cfg Config, kind string, work func(context.Context
 	// The API: chosen once, recorded in sync_runs.api and on every line.
 	api, workErr := chooseAPI(ctx, cfg, r.log)
 	if workErr == nil {
-		r.api, r.sum.API = api, api
+		r.sum.API = api
 		runLog = runLog.With().Str("api", api).Logger()
 		r.log = runLog.With().Str("stage", kind).Logger()
 		ctx = runLog.WithContext(ctx)

@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"iter"
 
 	"github.com/ratickets/ratickets/extract"
 	"github.com/ratickets/ratickets/load"
@@ -14,11 +14,8 @@ import (
 func Sync(ctx context.Context, cfg Config) (Summary, error) {
 	return run(ctx, cfg, load.KindSync, func(ctx context.Context, r *runner) error {
 		complete, err := r.scanOpen(ctx)
-		if err != nil {
+		if err != nil || !complete {
 			return err
-		}
-		if !complete {
-			return nil
 		}
 		r.sum.ScanComplete = true
 		return r.reconcile(ctx)
@@ -31,58 +28,51 @@ func Sync(ctx context.Context, cfg Config) (Summary, error) {
 // meta.page.total stands for v1's OpenTickets.
 func (r *runner) scanOpen(ctx context.Context) (complete bool, err error) {
 	b := r.newBatcher(true)
-	take := func(tickets []json.RawMessage, open int) error {
-		r.sum.Pages++
-		if open >= 0 {
-			n := int64(open)
-			r.sum.APIOpenTickets = &n
-		}
-		for _, raw := range tickets {
-			b.add(ctx, raw)
-			r.sum.Seen++
-		}
-		if b.due(r.cfg.flushInterval()) {
-			return b.flush(ctx, nil)
-		}
-		return nil
+	pages := v1Pages(r.cfg.Client.ScanOpen(ctx, r.cfg.Scan))
+	if r.v2() {
+		pages = r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan())
 	}
-	scanErr := func() (scanErr error) {
-		// What was read before a failed page is still true: store it.
-		defer func() {
-			if b.n() > 0 && ctx.Err() == nil {
-				scanErr = errors.Join(scanErr, b.flush(ctx, nil))
-			}
-		}()
-		if r.v2() {
-			for page, err := range r.cfg.Client.ScanV2Open(ctx, r.cfg.v2Scan()) {
-				if err != nil {
-					return err
-				}
-				if err := take(page.Tickets, page.Total); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for page, err := range r.cfg.Client.ScanOpen(ctx, r.cfg.Scan) {
+	scanErr := func() error {
+		for page, err := range pages {
 			if err != nil {
 				return err
 			}
-			if err := take(page.Tickets, page.OpenTickets); err != nil {
+			r.sum.Pages++
+			if page.Total >= 0 {
+				n := int64(page.Total)
+				r.sum.APIOpenTickets = &n
+			}
+			b.add(ctx, page.Tickets...)
+			r.sum.Seen += int64(len(page.Tickets))
+			if err := b.step(ctx); err != nil {
 				return err
 			}
 		}
 		return nil
 	}()
-	mergeErr := b.close()
-	if mergeErr == nil && errors.Is(scanErr, extract.ErrPageLimit) {
+	// What was read before a failed page is still true: end stores it.
+	err = b.end(ctx, scanErr)
+	if b.sink.Err() == nil && errors.Is(scanErr, extract.ErrPageLimit) {
 		// The page limit the user asked for: what was read is stored, but a
 		// partial scan proves nothing about the tickets it did not reach.
 		r.log.Warn().Int("max_pages", r.cfg.Scan.MaxPages).Msg("page limit reached: scan incomplete, nothing reconciled")
 		return false, nil
 	}
-	if err := errors.Join(mergeErr, scanErr); err != nil {
-		return false, err
+	return err == nil, err
+}
+
+// v1Pages presents a v1 scan's pages as the v2 pages they stand for: their
+// tickets, and OpenTickets as Total.
+func v1Pages(pages iter.Seq2[*extract.Page, error]) iter.Seq2[*extract.V2Page, error] {
+	return func(yield func(*extract.V2Page, error) bool) {
+		for p, err := range pages {
+			var v2 *extract.V2Page
+			if p != nil {
+				v2 = &extract.V2Page{Tickets: p.Tickets, Total: p.OpenTickets}
+			}
+			if !yield(v2, err) {
+				return
+			}
+		}
 	}
-	return true, nil
 }
