@@ -54,3 +54,34 @@ func TestSyncStopsWhenItLosesTheLock(t *testing.T) {
 		t.Errorf("run recorded as %q: %q; want failed, naming the lost lock once", status, runErr)
 	}
 }
+
+// A scan stopped by --max-pages still has to commit its last batch: when
+// that commit fails (here the lock's session died while the pages were
+// read), the run fails instead of reporting success for tickets it never
+// stored.
+func TestPageLimitWithAFailedLastBatchFails(t *testing.T) {
+	t.Parallel()
+	e := setup(t, fakeapi.Options{Seed: 13, Tickets: 800})
+	e.cfg.BatchSize = 10_000 // one batch: its commit is the last thing the run does
+	e.cfg.Scan.MaxPages = 2
+	var requests atomic.Int64
+	e.fake.SetHook(func(r *http.Request) {
+		if requests.Add(1) != 2 {
+			return
+		}
+		var n int64
+		err := e.pool.QueryRow(r.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+			WHERE locktype = 'advisory'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
+		if err != nil || n != 1 {
+			t.Errorf("terminated %d lock sessions: %v", n, err)
+		}
+	})
+	sum, err := pipeline.Sync(context.Background(), e.cfg)
+	if !errors.Is(err, load.ErrLockLost) || sum.Status != load.StatusFailed {
+		t.Fatalf("page-limited sync whose last batch failed: status %q, err %v; want failed with ErrLockLost", sum.Status, err)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM tickets`); n != 0 {
+		t.Errorf("%d tickets stored by a batch that failed", n)
+	}
+}
