@@ -1,6 +1,7 @@
 // Package transform turns one raw ticket object, as received from the
-// RetroAchievements API_GetTicketData endpoint, into a typed Ticket. It is
-// pure: no I/O, no logging, no clock. Parse never panics. A record that
+// RetroAchievements API_GetTicketData endpoint (Parse) or the v2 tickets API
+// (ParseV2, see v2.go), into a typed Ticket. It is pure: no I/O, no
+// logging, no clock. Parse never panics. A record that
 // cannot be a ticket (ID, ReportedAt or ReportState unusable, not a JSON
 // object) yields a *RecordError naming the ticket (when its ID is known), the
 // API field and a human-readable reason, meant for the rejected_records

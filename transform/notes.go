@@ -31,7 +31,13 @@ var hash32 = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 // substrings of notes, so any Unicode survives untouched.
 func ParseNotes(notes string) Notes {
 	var n Notes
-	for _, line := range lineBreak.Split(notes, -1) {
+	var lines []string
+	if strings.ContainsAny(notes, "\r<\\") {
+		lines = lineBreak.Split(notes, -1)
+	} else {
+		lines = strings.Split(notes, "\n") // the usual case, without the slower regexp
+	}
+	for _, line := range lines {
 		line = strings.TrimLeftFunc(line, unicode.IsSpace)
 		if v, ok := cutLabel(line, "retroachievements hash", "md5"); ok {
 			if words := strings.Fields(v); len(words) > 0 && hash32.MatchString(words[0]) {
