@@ -2,196 +2,63 @@ package transform
 
 import (
 	"bytes"
-	"errors"
-	"io"
+	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// Field indexes into wire, in the API's order.
-const (
-	fID = iota
-	fAchievementID
-	fAchievementTitle
-	fAchievementDesc
-	fAchievementType
-	fPoints
-	fBadgeName
-	fAchievementAuthor
-	fGameID
-	fConsoleName
-	fGameTitle
-	fGameIcon
-	fReportedAt
-	fReportType
-	fHardcore
-	fReportNotes
-	fReportedBy
-	fResolvedAt
-	fResolvedBy
-	fReportState
-	numFields
-)
-
-// fieldNames are the API's member names, indexed like wire.
-var fieldNames = [numFields]string{
-	"ID", "AchievementID", "AchievementTitle", "AchievementDesc", "AchievementType", "Points",
-	"BadgeName", "AchievementAuthor", "GameID", "ConsoleName", "GameTitle", "GameIcon",
-	"ReportedAt", "ReportType", "Hardcore", "ReportNotes", "ReportedBy", "ResolvedAt",
-	"ResolvedBy", "ReportState",
-}
-
-// wire holds the modelled members of one ticket object as sent. Members
-// ratickets does not model (ULIDs, descriptions, future fields) are not
-// decoded; they stay in Ticket.Raw.
-type wire [numFields]value
-
-// decodeOptions make the decoder accept what encoding/json accepts: a
+// decodeOptions make the decoder match member names as encoding/json does
+// (exactly first, else by strings.EqualFold) and accept what it accepts: a
 // repeated member (the last one wins) and invalid UTF-8 in strings (it
 // becomes U+FFFD, one per bad byte; lone surrogate escapes too).
-var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-// decodeWire reads the ticket object in raw in one pass: each modelled
-// member into w, the others only validated. Every number on the way, in
-// any member at any depth, is checked against what jsonb can store; the
-// first that does not fit is returned with the top-level member holding it.
-// An error means raw is not one valid JSON object.
-func decodeWire(raw []byte, w *wire) (badMember, badNumber string, err error) {
-	d := ticketDecoder{dec: jsontext.NewDecoder(bytes.NewBuffer(raw), decodeOptions...)}
-	if tok, err := d.dec.ReadToken(); err != nil {
-		return "", "", err
-	} else if tok.Kind() != '{' {
-		return "", "", errors.New("not a JSON object")
-	}
-	for d.dec.PeekKind() != '}' {
-		name, err := d.dec.ReadToken()
-		if err != nil {
-			return "", "", err
-		}
-		d.member = name.String()
-		if f := fieldIndex(d.member); f >= 0 {
-			err = d.read(&w[f])
-		} else {
-			err = d.skip()
-		}
-		if err != nil {
-			return "", "", err
-		}
-	}
-	if _, err := d.dec.ReadToken(); err != nil { // '}'
-		return "", "", err
-	}
-	if _, err := d.dec.ReadToken(); err != io.EOF {
-		if err == nil {
-			err = errors.New("data after the object")
-		}
-		return "", "", err
-	}
-	return d.badMember, d.badNumber, nil
+var decodeOptions = []jsonv2.Options{
+	jsonv2.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true),
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
 }
 
-// ticketDecoder is the state of one decodeWire.
-type ticketDecoder struct {
-	dec                  *jsontext.Decoder
-	member               string // the top-level member being read
-	badMember, badNumber string // the first number jsonb cannot store
-}
-
-// number reads a number literal and checks it.
-func (d *ticketDecoder) number() (jsontext.Value, error) {
-	lit, err := d.dec.ReadValue()
-	if err == nil && d.badNumber == "" && !fitsNumeric(lit) {
-		d.badMember, d.badNumber = shorten(d.member), shorten(string(lit))
-	}
-	return lit, err
-}
-
-// skip reads past the next value, checking every number in it.
-func (d *ticketDecoder) skip() error {
-	depth := 0
+// scan walks every value of raw, which Unmarshal has found valid. It
+// reports the first number jsonb cannot store, with the top-level member
+// holding it, and whether raw needs cleaning before jsonb takes it: a
+// string or member name with invalid UTF-8, a lone surrogate escape or
+// \u0000 (an escaped backslash followed by u0000 is literal text).
+func scan(raw []byte) (member, number string, dirty bool) {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), decodeOptions...)
 	for {
-		if d.dec.PeekKind() == '0' {
-			if _, err := d.number(); err != nil {
-				return err
-			}
-		} else {
-			tok, err := d.dec.ReadToken()
-			if err != nil {
-				return err
-			}
-			switch tok.Kind() {
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-			}
+		var v jsontext.Value
+		var err error
+		switch dec.PeekKind() {
+		case '{', '}', '[', ']':
+			_, err = dec.ReadToken()
+		default:
+			v, err = dec.ReadValue() // a scalar or a member name
 		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-// fieldIndex matches a member name as encoding/json does: exactly first,
-// else case-insensitively (Unicode simple folding). -1 when nothing matches.
-func fieldIndex(name string) int {
-	for i, n := range fieldNames {
-		if name == n {
-			return i
-		}
-	}
-	for i, n := range fieldNames {
-		if strings.EqualFold(name, n) {
-			return i
-		}
-	}
-	return -1
-}
-
-// read decodes the next value into v. A repeated member's last value wins,
-// with nothing left over from an earlier one.
-func (d *ticketDecoder) read(v *value) error {
-	*v = value{}
-	switch d.dec.PeekKind() {
-	case '"':
-		tok, err := d.dec.ReadToken()
 		if err != nil {
-			return err
+			return member, number, dirty // io.EOF
 		}
-		v.kind, v.str = kindString, tok.String()
-		return nil
-	case '{':
-		v.kind = kindObject
-		return d.skip()
-	case '[':
-		v.kind = kindArray
-		return d.skip()
-	case '0':
-		lit, err := d.number()
-		if err != nil {
-			return err
+		switch v.Kind() {
+		case '0':
+			if number == "" && !fitsNumeric(v) {
+				for name := range dec.StackPointer().Tokens() {
+					member = name
+					break
+				}
+				member, number = shorten(member), shorten(string(v))
+			}
+		case '"':
+			if !dirty && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
+				s, err := jsontext.AppendUnquote(nil, v)
+				dirty = err != nil || bytes.IndexByte(s, 0) >= 0
+			}
 		}
-		v.kind = kindNumber
-		v.num, v.numOK = parseInteger([]byte(lit))
-		if !v.numOK || !plainInteger(lit) {
-			// Keep the literal for text fields and error reasons whenever
-			// it is not simply the decimal form of num ("5.0", "1e3").
-			v.str = string(lit)
-		}
-		return nil
 	}
-	lit, err := d.dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	switch lit.Kind() {
-	case 'n':
-		v.kind = kindNull
-	case 't', 'f':
-		v.kind, v.b = kindBool, lit[0] == 't'
-	}
-	return nil
 }
 
 // jsonb stores every number as numeric, whose limits are exact: at most
@@ -211,46 +78,80 @@ func fitsNumeric(lit []byte) bool {
 	mant := bytes.TrimPrefix(lit, []byte("-"))
 	var exp int64
 	if i := bytes.IndexAny(mant, "eE"); i >= 0 {
-		e := mant[i+1:]
-		mant = mant[:i]
-		neg := e[0] == '-'
-		if e[0] == '-' || e[0] == '+' {
-			e = e[1:]
+		n, err := strconv.ParseInt(strings.TrimPrefix(string(mant[i+1:]), "+"), 10, 64)
+		if err != nil || n >= numericMaxExponent || n <= -numericMaxExponent {
+			return false
 		}
-		for _, c := range e {
-			exp = exp*10 + int64(c-'0')
-			if exp >= numericMaxExponent {
-				return false
-			}
-		}
-		if neg {
-			exp = -exp
-		}
+		mant, exp = mant[:i], n
 	}
-	intPart, frac := mant, []byte(nil)
-	if i := bytes.IndexByte(mant, '.'); i >= 0 {
-		intPart, frac = mant[:i], mant[i+1:]
-	}
+	intPart, frac, _ := bytes.Cut(mant, []byte("."))
 	if int64(len(frac))-exp > numericMaxScale {
 		return false
 	}
-	// pos is the power of ten of the first non-zero digit.
-	var pos int64
-	if i := firstNonZero(intPart); i >= 0 {
-		pos = int64(len(intPart)-1-i) + exp
-	} else if i := firstNonZero(frac); i >= 0 {
-		pos = int64(-1-i) + exp
-	} else {
+	first := bytes.IndexFunc(mant, func(r rune) bool { return r != '0' && r != '.' })
+	if first < 0 {
 		return true // zero
 	}
-	return pos < numericMaxIntDigits
+	if first > len(intPart) {
+		first-- // past the point
+	}
+	return int64(len(intPart)-1-first)+exp < numericMaxIntDigits
 }
 
-func firstNonZero(digits []byte) int {
-	for i, c := range digits {
-		if c != '0' {
-			return i
-		}
+// storableRaw returns the record's JSON in a form Postgres jsonb accepts.
+// Unless scan found it dirty that is an unchanged copy of raw (never an
+// alias: callers may reuse their buffers). Otherwise it is decoded and
+// re-encoded: encoding/json turns invalid UTF-8 and lone surrogates into
+// U+FFFD, and scrub removes NUL from every string and key.
+func storableRaw(raw []byte, dirty bool) (json.RawMessage, error) {
+	if !dirty {
+		return bytes.Clone(raw), nil
 	}
-	return -1
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers keep their exact literal (no float64 rounding)
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep <br> in notes readable; jsonb does not care
+	if err := enc.Encode(scrub(v)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// scrub removes NUL from every string and object key of a decoded JSON value.
+// When removing NUL makes two keys equal, the key that had no NUL wins, then
+// the first in sorted order, so the result does not depend on map order.
+func scrub(v any) any {
+	switch x := v.(type) {
+	case string:
+		return StripNUL(x)
+	case []any:
+		for i := range x {
+			x[i] = scrub(x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		var dirty []string
+		for k, val := range x {
+			if strings.IndexByte(k, 0) >= 0 {
+				dirty = append(dirty, k)
+			} else {
+				out[k] = scrub(val)
+			}
+		}
+		slices.Sort(dirty)
+		for _, k := range dirty {
+			if _, taken := out[StripNUL(k)]; !taken {
+				out[StripNUL(k)] = scrub(x[k])
+			}
+		}
+		return out
+	default:
+		return v
+	}
 }

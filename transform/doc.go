@@ -1,6 +1,7 @@
 // Package transform turns one raw ticket object, as received from the
-// RetroAchievements API_GetTicketData endpoint, into a typed Ticket. It is
-// pure: no I/O, no logging, no clock. Parse never panics. A record that
+// RetroAchievements API_GetTicketData endpoint (Parse) or the v2 tickets API
+// (ParseV2, see v2.go), into a typed Ticket. It is pure: no I/O, no
+// logging, no clock. Parse never panics. A record that
 // cannot be a ticket (ID, ReportedAt or ReportState unusable, not a JSON
 // object) yields a *RecordError naming the ticket (when its ID is known), the
 // API field and a human-readable reason, meant for the rejected_records
@@ -33,10 +34,11 @@
 //	(whole object)     Raw                     every member, see "NUL" below
 //
 // Other members (ULIDs, the *Description labels, fields added later) are not
-// modelled but stay in Raw. Each ticket is decoded once, in one pass, with
-// the jsontext decoder of github.com/go-json-experiment/json. Member names
-// match as encoding/json matches them: exact first, else case-insensitively;
-// a repeated member's last value wins.
+// modelled but stay in Raw. A record is unmarshalled with
+// github.com/go-json-experiment/json into one jsontext.Value per modelled
+// member, then walked once more with its jsontext decoder for what jsonb
+// cannot store (below). Member names match as encoding/json matches them:
+// exact first, else case-insensitively; a repeated member's last value wins.
 //
 // Integers arrive as JSON numbers or, from older servers, as strings
 // ("ID":"55958"); both are accepted everywhere, surrounding spaces and an
@@ -85,8 +87,8 @@
 // jsonb keeps every number as PostgreSQL numeric: at most 131072 digits
 // before the decimal point and 16383 after, and no exponent of magnitude
 // INT_MAX/2 or more. A record holding a number beyond that anywhere (say
-// 1e1000000 in an unmodelled member) cannot be stored at all, so Parse sets
-// it aside whole with a *RecordError naming the top-level member; it would
+// 1e1000000 in an unmodelled member) cannot be stored at all, so Parse (and
+// ParseV2) sets it aside whole with a *RecordError naming the top-level member; it would
 // otherwise fail the batch, and every following run with it.
 //
 // # Notes

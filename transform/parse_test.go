@@ -112,8 +112,12 @@ func parseCases() []parseCase {
 			want: func(t *Ticket) { t.AchievementID, t.Points, t.GameID, t.Hardcore = nil, nil, nil, nil }},
 		{name: "achievement type set", raw: ticketJSON("AchievementType", `"progression"`),
 			want: func(t *Ticket) { t.AchievementType = ptr("progression") }},
-		{name: "number in a text member keeps its literal", raw: ticketJSON("BadgeName", `361407`, "AchievementType", `1.50`),
-			want: func(t *Ticket) { t.AchievementType = ptr("1.50") }},
+		{name: "number in a text member keeps its literal", raw: ticketJSON("BadgeName", `361407`, "AchievementType", `1.50`, "GameIcon", `-0`),
+			want: func(t *Ticket) { t.AchievementType, t.GameIcon = ptr("1.50"), ptr("-0") }},
+		{name: "whitespace around names and values", raw: strings.NewReplacer(`":`, "\" :\t", `,"`, " ,\n\"").Replace(ticketJSON())},
+		{name: "names match in any case, the last repeated member wins", raw: ticketJSON("points", `5`, "POINTS", `7`),
+			want: func(t *Ticket) { t.Points = ptr[int32](7) }},
+		{name: "name delimiters count when matching", raw: ticketJSON("Report_State", `{}`, "Game-ID", `"x"`)},
 		{name: "unknown members are kept in raw", raw: ticketJSON("NewField", `{"nested":[1,2,{"x":null}]}`, "Big", `12345678901234567890`)},
 
 		// Timestamps.

@@ -1,12 +1,12 @@
 package transform
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // # The v2 API
@@ -22,7 +22,7 @@ import (
 //	                                                            did_not_trigger 2; leaderboard types
 //	                                                            have no code (Lacks FieldReportTypeCode)
 //	attributes.body                ReportNotes                  optional text; hash/emulator lines parsed
-//	attributes.hardcore            Hardcore                     true, false or null
+//	attributes.hardcore            Hardcore                     true, false, 1, 0 or null
 //	attributes.reportedAt          ReportedAt                   required ISO 8601, to UTC
 //	attributes.resolvedAt          ResolvedAt                   optional ISO 8601, to UTC
 //	attributes.ticketableType      TicketableType               required: achievement or leaderboard
@@ -35,7 +35,10 @@ import (
 //	attributes.reporterDisplayName ReportedBy
 //	attributes.resolverDisplayName ResolvedBy
 //
-// The achievement columns stay nil for a leaderboard ticket. An unknown
+// Unlike v1, every unusable member sets the record aside: v2 has no
+// FieldProblems. Text must be a JSON string and a timestamp RFC 3339;
+// integers and hardcore are read as in v1, and so is a number jsonb cannot
+// store. The achievement columns stay nil for a leaderboard ticket. An unknown
 // state or type string is kept as StateUnknown / TypeUnknown (the string
 // stays in Raw) without a legacy code. Raw is the resource object; Source is
 // SourceV2.
@@ -86,6 +89,8 @@ const (
 	TypeSubmittedWrongValue ReportType = "submitted_wrong_value"
 )
 
+var leaderboardTypes = []ReportType{TypeDidNotStart, TypeDidNotCancel, TypeDidNotSubmit, TypeSubmittedWrongValue}
+
 // Field is a set of Ticket values a source may not carry (Ticket.Lacks).
 type Field uint16
 
@@ -107,149 +112,73 @@ const V2Lacks = FieldAchievementDescription | FieldPoints | FieldBadgeName | Fie
 // its value in t says nothing and a stored value must be kept.
 func (t *Ticket) Carries(f Field) bool { return t.Lacks&f == 0 }
 
-// V2StateCodes maps v2 state names to legacy codes.
-var V2StateCodes = map[string]int16{"closed": 0, "open": 1, "resolved": 2, "request": 3, "quarantined": 4}
-
-// V2TypeFromName maps a v2 type name to its label and legacy code; ok is
-// false when there is no legacy code (leaderboard and unknown types).
-func V2TypeFromName(name string) (typ ReportType, code int16, ok bool) {
-	switch name {
-	case "triggered_at_wrong_time":
-		return TypeTriggeredAtWrongTime, 1, true
-	case "did_not_trigger":
-		return TypeDidNotTrigger, 2, true
-	case "did_not_start":
-		return TypeDidNotStart, 0, false
-	case "did_not_cancel":
-		return TypeDidNotCancel, 0, false
-	case "did_not_submit":
-		return TypeDidNotSubmit, 0, false
-	case "submitted_wrong_value":
-		return TypeSubmittedWrongValue, 0, false
-	}
-	return TypeUnknown, 0, false
+// v2Resource is one resource object of the v2 API. Attribute names match
+// exactly.
+type v2Resource struct {
+	Type       *string
+	ID         jsontext.Value
+	Attributes map[string]jsontext.Value
 }
 
-// v2Parser reads attribute members and keeps the first failure.
-type v2Parser struct {
-	attrs map[string]json.RawMessage
-	id    int64
-	err   *RecordError
+// ParseV2 maps one v2 resource object to a Ticket (see "The v2 API" above).
+// Like Parse it never panics; every failure is a *RecordError with the v2
+// member name as Field.
+func ParseV2(raw json.RawMessage) (Ticket, error) {
+	var r v2Resource
+	return parse(raw, &r, true, r.ticket)
 }
 
-func (p *v2Parser) fail(field, reason string) {
-	if p.err != nil {
-		return
+func (r *v2Resource) ticket(p *fieldParser) Ticket {
+	t := Ticket{ID: need(p.fail, "id", r.ID, positive), Source: SourceV2, Lacks: V2Lacks}
+	if r.Type != nil && *r.Type != "tickets" {
+		p.fail("type", "expected tickets, got "+quote(*r.Type))
 	}
-	p.err = &RecordError{Field: field, Reason: reason}
-	if p.id > 0 {
-		id := p.id
-		p.err.TicketID = &id
+	a := r.Attributes
+	if a == nil {
+		p.fail("attributes", "missing")
 	}
-}
-
-// get returns a member's raw value, nil when missing or null.
-func (p *v2Parser) get(name string) json.RawMessage {
-	v, ok := p.attrs[name]
-	if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return nil
+	state := ReportState(need(p.fail, "state", a["state"], strictText))
+	if code := slices.Index(stateCodes, state); code >= 0 {
+		t.ReportState, t.ReportStateCode = state, int16(code)
+	} else {
+		t.ReportState, t.ReportStateCode = StateUnknown, -1
+		t.Lacks |= FieldReportStateCode
 	}
-	return v
-}
-
-func (p *v2Parser) text(name string) *string {
-	v := p.get(name)
-	if v == nil || p.err != nil {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		p.fail(name, "expected a string, got "+v2Snippet(v))
-		return nil
-	}
-	s = StripNUL(s)
-	return &s
-}
-
-func (p *v2Parser) reqText(name string) string {
-	s := p.text(name)
-	if s == nil && p.err == nil {
-		p.fail(name, "missing")
-		return ""
-	}
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// v2Snippet shows at most 40 bytes of a bad value in a reason.
-func v2Snippet(v json.RawMessage) string {
-	s := strings.ToValidUTF8(string(v), "\uFFFD")
-	if len(s) > 40 {
-		s = strings.ToValidUTF8(s[:40], "") + "…"
-	}
-	return s
-}
-
-// v2Integer reads a JSON number or a numeric string.
-func v2Integer(v json.RawMessage) (int64, bool) {
-	s := string(bytes.TrimSpace(v))
-	if uq, err := strconv.Unquote(s); err == nil {
-		s = strings.TrimSpace(uq)
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
-}
-
-func (p *v2Parser) integer(name string) *int64 {
-	v := p.get(name)
-	if v == nil || p.err != nil {
-		return nil
-	}
-	n, ok := v2Integer(v)
-	if !ok {
-		p.fail(name, "expected an integer, got "+v2Snippet(v))
-		return nil
-	}
-	return &n
-}
-
-func (p *v2Parser) time(name string, required bool) *time.Time {
-	s := p.text(name)
-	if p.err != nil {
-		return nil
-	}
-	if s == nil || strings.TrimSpace(*s) == "" {
-		if required {
-			p.fail(name, "missing")
+	typ := ReportType(need(p.fail, "type", a["type"], strictText))
+	t.ReportType = TypeUnknown
+	if code := slices.Index(typeCodes, typ); code > 0 {
+		t.ReportType, t.ReportTypeCode = typ, int16(code)
+	} else {
+		t.Lacks |= FieldReportTypeCode
+		if slices.Contains(leaderboardTypes, typ) {
+			t.ReportType = typ
 		}
-		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(*s))
-	if err != nil || t.UTC().Year() < 1970 {
-		p.fail(name, "invalid ISO 8601 timestamp "+strconv.Quote(*s))
-		return nil
+	t.ReportNotes = opt(p, "body", a["body"], strictText)
+	t.Hardcore = opt(p, "hardcore", a["hardcore"], boolean)
+	t.ReportedAt = need(p.fail, "reportedAt", a["reportedAt"], v2Time)
+	t.ResolvedAt = opt(p, "resolvedAt", a["resolvedAt"], v2Time)
+	t.TicketableType = TicketableType(need(p.fail, "ticketableType", a["ticketableType"], strictText))
+	id := opt(p, "ticketableId", a["ticketableId"], integer)
+	title := opt(p, "ticketableTitle", a["ticketableTitle"], strictText)
+	author := opt(p, "authorDisplayName", a["authorDisplayName"], strictText)
+	switch t.TicketableType {
+	case TicketableAchievement:
+		t.AchievementID, t.AchievementTitle, t.AchievementAuthor = id, title, author
+	case TicketableLeaderboard:
+		t.LeaderboardID, t.LeaderboardTitle = id, title
+	default:
+		p.fail("ticketableType", "expected achievement or leaderboard, got "+quote(string(t.TicketableType)))
 	}
-	t = t.UTC()
-	return &t
-}
-
-func (p *v2Parser) hardcore() *bool {
-	v := p.get("hardcore")
-	if v == nil || p.err != nil {
-		return nil
+	t.GameID = opt(p, "gameId", a["gameId"], integer)
+	t.GameTitle = opt(p, "gameTitle", a["gameTitle"], strictText)
+	if t.GameIcon = opt(p, "gameIconUrl", a["gameIconUrl"], strictText); t.GameIcon != nil {
+		*t.GameIcon = iconPath(*t.GameIcon)
 	}
-	var b bool
-	if json.Unmarshal(v, &b) == nil {
-		return &b
-	}
-	if n, ok := v2Integer(v); ok && (n == 0 || n == 1) {
-		b = n == 1
-		return &b
-	}
-	p.fail("hardcore", "expected true, false or null, got "+v2Snippet(v))
-	return nil
+	t.ConsoleName = opt(p, "systemName", a["systemName"], strictText)
+	t.ReportedBy = opt(p, "reporterDisplayName", a["reporterDisplayName"], strictText)
+	t.ResolvedBy = opt(p, "resolverDisplayName", a["resolverDisplayName"], strictText)
+	return t
 }
 
 // iconPath turns gameIconUrl into the path form v1 sends ("/Images/x.png"),
@@ -260,99 +189,4 @@ func iconPath(s string) string {
 		return u.Path
 	}
 	return s
-}
-
-// ParseV2 maps one v2 resource object to a Ticket (see "The v2 API" above).
-// Like Parse it never panics; every failure is a *RecordError with the v2
-// member name as Field.
-func ParseV2(raw json.RawMessage) (Ticket, error) {
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || trimmed[0] != '{' {
-		return Ticket{}, &RecordError{Reason: "not a JSON object"}
-	}
-	var res struct {
-		Type       *string                    `json:"type"`
-		ID         json.RawMessage            `json:"id"`
-		Attributes map[string]json.RawMessage `json:"attributes"`
-	}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return Ticket{}, &RecordError{Reason: "invalid JSON: " + err.Error()}
-	}
-	p := &v2Parser{attrs: res.Attributes}
-	id, ok := v2Integer(res.ID)
-	switch {
-	case res.ID == nil || string(res.ID) == "null":
-		p.fail("id", "missing")
-	case !ok || id <= 0:
-		p.fail("id", "expected a positive integer, got "+v2Snippet(res.ID))
-	}
-	if p.err != nil {
-		return Ticket{}, p.err
-	}
-	p.id = id
-	if res.Type != nil && *res.Type != "tickets" {
-		p.fail("type", "expected tickets, got "+strconv.Quote(*res.Type))
-	}
-	if res.Attributes == nil {
-		p.fail("attributes", "missing")
-	}
-	if p.err != nil {
-		return Ticket{}, p.err
-	}
-
-	t := Ticket{ID: id, Source: SourceV2, Lacks: V2Lacks}
-	state := p.reqText("state")
-	if code, known := V2StateCodes[state]; known {
-		t.ReportState, t.ReportStateCode = StateFromCode(code), code
-	} else {
-		t.ReportState, t.ReportStateCode = StateUnknown, -1
-		t.Lacks |= FieldReportStateCode
-	}
-	var hasCode bool
-	t.ReportType, t.ReportTypeCode, hasCode = V2TypeFromName(p.reqText("type"))
-	if !hasCode {
-		t.Lacks |= FieldReportTypeCode
-	}
-	t.ReportNotes = p.text("body")
-	t.Hardcore = p.hardcore()
-	if at := p.time("reportedAt", true); at != nil {
-		t.ReportedAt = *at
-	}
-	t.ResolvedAt = p.time("resolvedAt", false)
-	kind := p.reqText("ticketableType")
-	ticketableID := p.integer("ticketableId")
-	ticketableTitle := p.text("ticketableTitle")
-	author := p.text("authorDisplayName")
-	switch TicketableType(kind) {
-	case TicketableAchievement:
-		t.AchievementID, t.AchievementTitle, t.AchievementAuthor = ticketableID, ticketableTitle, author
-	case TicketableLeaderboard:
-		t.LeaderboardID, t.LeaderboardTitle = ticketableID, ticketableTitle
-	default:
-		if p.err == nil {
-			p.fail("ticketableType", "expected achievement or leaderboard, got "+strconv.Quote(kind))
-		}
-	}
-	t.TicketableType = TicketableType(kind)
-	t.GameID = p.integer("gameId")
-	t.GameTitle = p.text("gameTitle")
-	if icon := p.text("gameIconUrl"); icon != nil {
-		s := iconPath(*icon)
-		t.GameIcon = &s
-	}
-	t.ConsoleName = p.text("systemName")
-	t.ReportedBy = p.text("reporterDisplayName")
-	t.ResolvedBy = p.text("resolverDisplayName")
-	if p.err != nil {
-		return Ticket{}, p.err
-	}
-	if t.ReportNotes != nil {
-		n := ParseNotes(*t.ReportNotes)
-		t.RomHash, t.Emulator, t.EmulatorCore, t.EmulatorVersion = n.RomHash, n.Emulator, n.EmulatorCore, n.EmulatorVersion
-	}
-	rawOut, err := storableRaw(raw)
-	if err != nil {
-		return Ticket{}, &RecordError{TicketID: &t.ID, Reason: "cannot clean raw JSON: " + err.Error()}
-	}
-	t.Raw = rawOut
-	return t, nil
 }

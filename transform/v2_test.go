@@ -174,6 +174,7 @@ func TestParseV2Rejects(t *testing.T) {
 		{"hardcore text", withAttr(t, v2Example, "hardcore", "yes"), "hardcore"},
 		{"gameId text", withAttr(t, v2Example, "gameId", "abc"), "gameId"},
 		{"body number", withAttr(t, v2Example, "body", 5), "body"},
+		{"number beyond jsonb", strings.Replace(v2Example, `"links":{`, `"links":{"n":1e1000000,`, 1), "links"},
 	}
 	for _, tt := range tests {
 		_, err := ParseV2(json.RawMessage(tt.raw))

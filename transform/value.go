@@ -1,164 +1,233 @@
 package transform
 
 import (
+	"cmp"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// kind is the JSON type of one member of the ticket object.
-type kind uint8
+// fieldParser collects what went wrong while a record's members become
+// Ticket fields. A required field it cannot read (fail) sets the record
+// aside; only the first such failure is kept. An optional one (drop) is nil
+// and listed in problems, and the ticket is kept; in strict mode (v2) it
+// sets the record aside too.
+type fieldParser struct {
+	strict   bool
+	err      *RecordError
+	problems []FieldProblem
+}
 
-const (
-	kindMissing kind = iota // key absent (zero value)
-	kindNull
-	kindString
-	kindNumber
-	kindBool
-	kindObject
-	kindArray
-)
+func (p *fieldParser) fail(field, reason string) {
+	if p.err == nil {
+		p.err = &RecordError{Field: field, Reason: reason}
+	}
+}
 
-func (k kind) String() string {
-	switch k {
-	case kindNull:
-		return "null"
-	case kindString:
-		return "string"
-	case kindNumber:
-		return "number"
-	case kindBool:
-		return "boolean"
-	case kindObject:
-		return "object"
-	case kindArray:
-		return "array"
-	default:
+func (p *fieldParser) drop(field, reason string) {
+	if p.strict {
+		p.fail(field, reason)
+		return
+	}
+	p.problems = append(p.problems, FieldProblem{Field: field, Reason: reason})
+}
+
+// A reader turns one member into a value. present is false when the member
+// is absent (missing, null, or empty where that means absent); reason is
+// non-empty when it holds something unusable.
+type reader[T any] func(v jsontext.Value) (val T, present bool, reason string)
+
+// opt reads an optional field: nil when absent or unusable (then dropped).
+func opt[T any](p *fieldParser, field string, v jsontext.Value, read reader[T]) *T {
+	x, ok, reason := read(v)
+	if reason != "" {
+		p.drop(field, reason)
+	}
+	if !ok {
+		return nil
+	}
+	return &x
+}
+
+// need reads a field that must be there: report (fail or drop) is told why
+// it is not, and the zero value is returned.
+func need[T any](report func(field, reason string), field string, v jsontext.Value, read reader[T]) T {
+	x, ok, reason := read(v)
+	if !ok {
+		report(field, cmp.Or(reason, absence(v)))
+	}
+	return x
+}
+
+// absence says why a member that must be present is not.
+func absence(v jsontext.Value) string {
+	switch v.Kind() {
+	case 0:
 		return "missing"
+	case 'n':
+		return "is null"
 	}
+	return "is empty"
 }
 
-// value is one top-level member of the ticket object. It holds whatever
-// JSON type arrives, so that Parse (not the JSON decoder) decides what is
-// acceptable for each field and can name the field in its error. Numbers
-// are parsed on the spot: nothing here aliases the decoder's buffer.
-type value struct {
-	kind  kind
-	str   string // kindString: the decoded text; kindNumber: the literal unless it is plain digits
-	num   int64  // kindNumber && numOK
-	numOK bool   // the number literal is an integer that fits int64
-	b     bool   // kindBool
+// unquote decodes a JSON string; invalid UTF-8 and lone surrogates become
+// U+FFFD, as encoding/json does.
+func unquote(v jsontext.Value) string {
+	s, _ := jsontext.AppendUnquote(nil, v)
+	return string(s)
 }
 
-// plainInteger reports whether a number literal is an optional minus and
-// digits only, i.e. exactly how strconv.FormatInt would write it back.
-func plainInteger(b []byte) bool {
-	if len(b) > 0 && b[0] == '-' {
-		b = b[1:]
+// describe names what a member holds, for reasons.
+func describe(v jsontext.Value) string {
+	switch v.Kind() {
+	case '"':
+		return quote(unquote(v))
+	case '{':
+		return "object"
+	case '[':
+		return "array"
 	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return len(b) > 0
+	return shorten(string(v)) // a number, true or false
 }
 
-// parseInteger parses a base-10 integer. Integral values written with a
-// fraction or exponent ("5.0", "1e3") are accepted up to 2^53, where float64
-// is still exact; everything else fails.
-func parseInteger[T string | []byte](s T) (int64, bool) {
-	if len(s) == 0 {
-		return 0, false
-	}
-	i, neg := 0, false
-	if s[0] == '-' {
-		neg, i = true, 1
-	}
-	if i == len(s) {
-		return 0, false
-	}
-	limit := uint64(math.MaxInt64)
-	if neg {
-		limit++
-	}
-	var n uint64
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return parseIntegralFloat(s)
-		}
-		d := uint64(c - '0')
-		if n > (limit-d)/10 {
-			return 0, false // out of int64 range
-		}
-		n = n*10 + d
-	}
-	if neg {
-		return int64(-n), true // -n wraps correctly for MinInt64
-	}
-	return int64(n), true
-}
-
-func parseIntegralFloat[T string | []byte](s T) (int64, bool) {
-	for i := 0; i < len(s); i++ {
-		// Keep ParseFloat away from "inf", "nan", hex floats and underscores.
-		if c := s[i]; !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-			return 0, false
-		}
-	}
-	f, err := strconv.ParseFloat(string(s), 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// integer is the single flexible-number decoder: a JSON number or a numeric
-// string (older servers sent "ID":"55958"). present is false for missing,
-// null and "" (PHP's empty value). reason is non-empty when the member holds
-// something that is not an integer.
-func (v *value) integer() (n int64, present bool, reason string) {
-	switch v.kind {
-	case kindMissing, kindNull:
+// integer reads a JSON number or a numeric string (older servers sent
+// "ID":"55958"), surrounding spaces allowed; "" (PHP's empty value) is
+// absent.
+func integer(v jsontext.Value) (int64, bool, string) {
+	s := string(v)
+	switch v.Kind() {
+	case 0, 'n':
 		return 0, false, ""
-	case kindNumber:
-		if v.numOK {
-			return v.num, true, ""
-		}
-		return 0, false, "expected an integer, got " + shorten(v.str)
-	case kindString:
-		s := strings.TrimSpace(v.str)
-		if s == "" {
+	case '"':
+		if s = strings.TrimSpace(unquote(v)); s == "" {
 			return 0, false, ""
 		}
-		if n, ok := parseInteger(s); ok {
-			return n, true, ""
-		}
-		return 0, false, "expected an integer, got " + quote(v.str)
-	case kindBool:
-		return 0, false, "expected an integer, got " + strconv.FormatBool(v.b)
+	case '0':
 	default:
-		return 0, false, "expected an integer, got " + v.kind.String()
+		return 0, false, "expected an integer, got " + describe(v)
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true, ""
+	}
+	// An integral value written with a fraction or exponent ("5.0", "1e3")
+	// counts up to 2^53, where float64 is exact. The character check keeps
+	// ParseFloat away from "inf", "nan", hex floats and underscores.
+	if strings.TrimLeft(s, "0123456789.eE+-") == "" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			return int64(f), true, ""
+		}
+	}
+	return 0, false, "expected an integer, got " + describe(v)
+}
+
+// positive reads an ID.
+func positive(v jsontext.Value) (int64, bool, string) {
+	n, ok, reason := integer(v)
+	if ok && n <= 0 {
+		return 0, false, "expected a positive integer, got " + strconv.FormatInt(n, 10)
+	}
+	return n, ok, reason
+}
+
+// intIn makes a reader of integers within T's range.
+func intIn[T int16 | int32](lo, hi T) reader[T] {
+	return func(v jsontext.Value) (T, bool, string) {
+		n, ok, reason := integer(v)
+		if ok && (n < int64(lo) || n > int64(hi)) {
+			return 0, false, fmt.Sprintf("value %d out of range [%d, %d]", n, lo, hi)
+		}
+		return T(n), ok, reason
 	}
 }
 
-// describe names what the member holds, for error reasons.
-func (v *value) describe() string {
-	switch v.kind {
-	case kindString:
-		return quote(v.str)
-	case kindNumber:
-		if v.str == "" {
-			return strconv.FormatInt(v.num, 10)
-		}
-		return shorten(v.str)
-	case kindBool:
-		return strconv.FormatBool(v.b)
-	default:
-		return v.kind.String()
+var (
+	int32Value = intIn[int32](math.MinInt32, math.MaxInt32)
+	code       = intIn[int16](math.MinInt16, math.MaxInt16)
+)
+
+// text reads a string, without NUL; a number is kept as its literal
+// (harmless leniency of v1).
+func text(v jsontext.Value) (string, bool, string) {
+	switch v.Kind() {
+	case 0, 'n':
+		return "", false, ""
+	case '"':
+		return StripNUL(unquote(v)), true, ""
+	case '0':
+		return string(v), true, ""
 	}
+	return "", false, "expected a string, got " + describe(v)
+}
+
+// strictText is text that must be a JSON string (v2).
+func strictText(v jsontext.Value) (string, bool, string) {
+	if v.Kind() == '0' {
+		return "", false, "expected a string, got " + describe(v)
+	}
+	return text(v)
+}
+
+// boolean reads Hardcore: true/false, 1/0 or "1"/"0"; "" is absent.
+func boolean(v jsontext.Value) (bool, bool, string) {
+	if k := v.Kind(); k == 't' || k == 'f' {
+		return k == 't', true, ""
+	}
+	n, ok, reason := integer(v)
+	if reason == "" && (!ok || n == 0 || n == 1) {
+		return n == 1, ok, ""
+	}
+	return false, false, "expected 0, 1 or a boolean, got " + describe(v)
+}
+
+const (
+	apiTimeLayout = "2006-01-02 15:04:05"
+	// mysqlZeroTime is MySQL's "no date"; as ResolvedAt it means not resolved.
+	mysqlZeroTime = "0000-00-00 00:00:00"
+	// minYear rejects placeholder dates: no ticket can predate the Unix epoch.
+	minYear = 1970
+)
+
+// timeIn makes a reader of timestamp strings in one of layouts (a layout
+// without a zone reads UTC), surrounding spaces allowed; the result is in
+// UTC. "" is absent.
+func timeIn(layouts ...string) reader[time.Time] {
+	return func(v jsontext.Value) (time.Time, bool, string) {
+		switch v.Kind() {
+		case 0, 'n':
+			return time.Time{}, false, ""
+		case '"':
+		default:
+			return time.Time{}, false, "expected a timestamp string, got " + describe(v)
+		}
+		s := strings.TrimSpace(unquote(v))
+		if s == "" {
+			return time.Time{}, false, ""
+		}
+		for _, layout := range layouts {
+			if t, err := time.Parse(layout, s); err == nil && t.UTC().Year() >= minYear {
+				return t.UTC(), true, ""
+			}
+		}
+		return time.Time{}, false, "invalid timestamp " + quote(unquote(v))
+	}
+}
+
+var (
+	v1Time = timeIn(apiTimeLayout, time.RFC3339Nano) // newer server builds send RFC 3339
+	v2Time = timeIn(time.RFC3339Nano)
+)
+
+// resolvedAt is v1Time where MySQL's zero date means not resolved.
+func resolvedAt(v jsontext.Value) (time.Time, bool, string) {
+	if v.Kind() == '"' && strings.TrimSpace(unquote(v)) == mysqlZeroTime {
+		return time.Time{}, false, ""
+	}
+	return v1Time(v)
 }
 
 // maxQuoted bounds how much of an offending value goes into a reason: the
