@@ -1,13 +1,14 @@
 package extract
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is.
@@ -89,7 +90,7 @@ func isNotFoundAnswer(body []byte, want string) bool {
 	var m struct {
 		Error string `json:"error"`
 	}
-	return want != "" && json.Unmarshal(body, &m) == nil && m.Error == want
+	return want != "" && jsonv2.Unmarshal(body, &m, decodeOptions...) == nil && m.Error == want
 }
 
 // notFoundAnswer is the error text the API sends with HTTP 404 when the

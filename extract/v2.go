@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Request modes of the v2 API (the JSON:API resource /api/v2/tickets), as
@@ -87,12 +90,12 @@ type V2Page struct {
 
 // resourceID reads the id of a resource object: a string ("123") as JSON:API
 // says, or a number.
-func resourceID(raw json.RawMessage) (int64, bool) {
+func resourceID(raw []byte) (int64, bool) {
 	var r struct {
-		Type string          `json:"type"`
-		ID   json.RawMessage `json:"id"`
+		Type string         `json:"type"`
+		ID   jsontext.Value `json:"id"`
 	}
-	if json.Unmarshal(raw, &r) != nil || (r.Type != "" && r.Type != "tickets") {
+	if jsonv2.Unmarshal(raw, &r, decodeOptions...) != nil || (r.Type != "" && r.Type != "tickets") {
 		return 0, false
 	}
 	s := string(r.ID)
@@ -108,18 +111,19 @@ func resourceID(raw json.RawMessage) (int64, bool) {
 // ErrMalformedBody and is retried.
 func decodeV2Page(body []byte, number, size int) (*V2Page, error) {
 	var d struct { // the part of a collection document the client reads
-		Data  *[]json.RawMessage
+		Data  *[]jsontext.Value
 		Meta  struct{ Page struct{ Total *int } }
 		Links struct{ Next *string }
 	}
-	if err := json.Unmarshal(body, &d); err != nil {
+	if err := jsonv2.Unmarshal(body, &d, decodeOptions...); err != nil {
 		return nil, fmt.Errorf("%w: v2 collection: %v", ErrMalformedBody, err)
 	}
 	if d.Data == nil {
 		return nil, fmt.Errorf("%w: v2 collection without a data array", ErrMalformedBody)
 	}
-	p := &V2Page{Number: number, Size: size, Tickets: *d.Data, IDs: make([]int64, len(*d.Data)), Total: -1}
-	for i, raw := range p.Tickets {
+	p := &V2Page{Number: number, Size: size, Tickets: make([]json.RawMessage, len(*d.Data)), IDs: make([]int64, len(*d.Data)), Total: -1}
+	for i, raw := range *d.Data {
+		p.Tickets[i] = json.RawMessage(raw)
 		id, ok := resourceID(raw)
 		if !ok {
 			return nil, fmt.Errorf("%w: v2 resource %d has no usable tickets id", ErrMalformedBody, i)
