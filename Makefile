@@ -13,10 +13,11 @@ help: ## list the targets
 build: ## build bin/ratickets
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ratickets
 
-test: ## run every test (race detector on), with go vet; starts its own PostgreSQL
+test: ## run every test (race detector on), go vet, and every make bench benchmark once on a tiny world; starts its own PostgreSQL
 	@bash scripts/ensure-postgres.sh >/dev/null
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	RATICKETS_BENCH_TICKETS=1000 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./internal/e2e/ ./extract/ ./load/ ./transform/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -25,7 +26,7 @@ lint: ## gofmt and go vet
 demo: build ## run sync end to end on the simulator and a throwaway PostgreSQL
 	@bash scripts/demo.sh
 
-bench: build ## run the benchmarks (see BENCHMARKS.md)
+bench: build ## go test -bench: end to end, requests, loader, micro; benchstat output (see BENCHMARKS.md)
 	@bash scripts/bench.sh
 
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)

@@ -17,4 +17,7 @@
 // The SIGKILL loop (TestSIGKILLAtRandomPoints) lands 20 kills in every test
 // run; RATICKETS_CHAOS=1 (make test-chaos) makes it 100. RATICKETS_E2E_BIN
 // tests a binary built elsewhere instead of building one.
+//
+// bench_test.go holds the end-to-end benchmarks of BENCHMARKS.md (make
+// bench): sync and backfill rows/s, requests and the binary's peak RSS.
 package e2e

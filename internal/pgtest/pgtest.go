@@ -68,7 +68,7 @@ func setup() error {
 
 // CreateDB creates database name on the server of adminURL, a copy of
 // template ("" for the server's default), and returns its URL. Tests use
-// NewDB; this is for programs that are not tests (internal/benchtool).
+// NewDB.
 func CreateDB(ctx context.Context, adminURL, name, template string) (string, error) {
 	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
 	if template != "" {
