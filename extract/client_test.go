@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratickets/ratickets/internal/testlog"
 	"golang.org/x/time/rate"
 )
 
@@ -395,7 +396,7 @@ func TestKeyRedaction(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		l.Close() // nothing listens there now
-		logs := &syncBuffer{}
+		logs := &testlog.Buffer{}
 		att := &attempts{}
 		c, err := New(Config{BaseURL: "http://" + addr, Username: testUser, APIKey: testKey, MaxRetries: 1,
 			BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, OnAttempt: att.add,

@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratickets/ratickets/internal/testlog"
 	"github.com/rs/zerolog"
 )
 
@@ -24,24 +24,6 @@ const (
 	testUser = "alice"
 	testKey  = "k3y+S3cr/t=XYZ"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // attempts records OnAttempt calls.
 type attempts struct {
@@ -67,7 +49,7 @@ type harness struct {
 	srv    *httptest.Server
 	hits   atomic.Int64
 	reqs   chan *http.Request // every request, buffered
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	att    *attempts
 	sleeps []time.Duration // waits seen by the sleep hook (when installed)
 	mu     sync.Mutex
@@ -79,7 +61,7 @@ type responder func(w http.ResponseWriter, r *http.Request)
 // Backoff is tiny so retries are fast.
 func newHarness(t *testing.T, script []responder, mod func(*Config)) *harness {
 	t.Helper()
-	h := &harness{reqs: make(chan *http.Request, 1024), logs: &syncBuffer{}, att: &attempts{}}
+	h := &harness{reqs: make(chan *http.Request, 1024), logs: &testlog.Buffer{}, att: &attempts{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := int(h.hits.Add(1)) - 1
 		select {
