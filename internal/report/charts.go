@@ -197,20 +197,32 @@ func noData(id, title, why string) chart {
 	return chart{ID: id, Title: title, Empty: why}
 }
 
-// bars is a bar chart in s's colour, without outlines.
-func bars(vals plotter.Values, width vg.Length, s series, horizontal bool) (*plotter.BarChart, error) {
-	b, err := plotter.NewBarChart(vals, width)
-	if err != nil {
-		return nil, err
+// addBars adds one bar chart per value list to p, in the series' colours,
+// without outlines, each stacked on the one before it, all offset by off
+// from their category.
+func addBars(p *plot.Plot, width, off vg.Length, horizontal bool, ss []series, stacks ...plotter.Values) error {
+	var under *plotter.BarChart
+	for i, vals := range stacks {
+		b, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return err
+		}
+		b.Color = ss[i].Color
+		b.LineStyle.Width = 0
+		b.Horizontal = horizontal
+		b.Offset = off
+		if under != nil {
+			b.StackOn(under)
+		}
+		p.Add(b)
+		under = b
 	}
-	b.Color = s.Color
-	b.LineStyle.Width = 0
-	b.Horizontal = horizontal
-	return b, nil
+	return nil
 }
 
 // backlogChart: open and request tickets at the end of each day.
-func backlogChart(days []dayRow) (chart, error) {
+func backlogChart(d *data) (chart, error) {
+	days := d.Days
 	const id, title = "backlog", "Backlog at the end of each day"
 	if len(days) == 0 {
 		return noData(id, title, "no tickets in this period yet."), nil
@@ -293,9 +305,9 @@ func weeks(days []dayRow) []week {
 const maxWeeks = 104
 
 // flowChart: tickets opened vs resolved and closed per week.
-func flowChart(days []dayRow) (chart, error) {
+func flowChart(d *data) (chart, error) {
 	const id, title = "weekly", "Tickets opened vs resolved per week"
-	ws := weeks(days)
+	ws := weeks(d.Days)
 	var total int64
 	for _, w := range ws {
 		total += w.Opened + w.Resolved + w.Closed
@@ -316,20 +328,13 @@ func flowChart(days []dayRow) (chart, error) {
 	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week", false)
 	// The plot area is about 360 points wide; two bars per week.
 	bw := vg.Points(math.Max(0.5, math.Min(12, 340/float64(len(shown))/2.4)))
-	var bs [3]*plotter.BarChart
-	for i, b := range []struct {
-		vals plotter.Values
-		s    series
-		off  vg.Length
-	}{{opened, seriesOpened, -bw / 2}, {resolved, seriesResolved, bw / 2}, {closed, seriesClosed, bw / 2}} {
-		var err error
-		if bs[i], err = bars(b.vals, bw, b.s, false); err != nil {
-			return chart{}, err
-		}
-		bs[i].Offset = b.off
+	// Opened on the left; closed stacked on resolved on the right.
+	if err := addBars(p, bw, -bw/2, false, []series{seriesOpened}, opened); err != nil {
+		return chart{}, err
 	}
-	bs[2].StackOn(bs[1]) // closed on top of resolved
-	p.Add(bs[0], bs[1], bs[2])
+	if err := addBars(p, bw, bw/2, false, []series{seriesResolved, seriesClosed}, resolved, closed); err != nil {
+		return chart{}, err
+	}
 	// Label at most five weeks, so that the labels never run into each
 	// other on a phone.
 	every := max(1, (len(shown)+4)/5)
@@ -371,11 +376,9 @@ func resolutionChart(d *data) (chart, error) {
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	b, err := bars(vals, vg.Points(24), seriesResolved, false)
-	if err != nil {
+	if err := addBars(p, vg.Points(24), 0, false, []series{seriesResolved}, vals); err != nil {
 		return chart{}, err
 	}
-	p.Add(b)
 	p.NominalX(names...)
 	c := chart{ID: id, Title: title, Series: []series{{"tickets", seriesResolved.Color}}}
 	c.Caption = fmt.Sprintf("%d tickets now resolved or closed, by the time from report to their (last) resolution", d.ResCount)
@@ -407,21 +410,22 @@ func hbarChart(c chart, xLabel, yLabel string, labels []string, stacks ...plotte
 	}
 	p := newPlot(c.Title, xLabel, yLabel, true)
 	p.X.Min = 0
-	var under *plotter.BarChart
-	for i, vals := range stacks {
+	for _, vals := range stacks {
 		slices.Reverse(vals)
-		b, err := bars(vals, vg.Points(11), c.Series[i], true)
-		if err != nil {
-			return chart{}, err
-		}
-		if under != nil {
-			b.StackOn(under)
-		}
-		p.Add(b)
-		under = b
+	}
+	if err := addBars(p, vg.Points(11), 0, true, c.Series, stacks...); err != nil {
+		return chart{}, err
 	}
 	p.NominalY(names...)
 	return c.render(p, vg.Length(math.Max(160, 70+16*float64(len(labels)))))
+}
+
+func gamesChart(d *data) (chart, error) {
+	return topChart("games", "Games with the most open tickets", d.TopGames)
+}
+
+func consolesChart(d *data) (chart, error) {
+	return topChart("consoles", "Consoles with the most open tickets", d.TopConsoles)
 }
 
 // topChart is a chart of games or consoles (id: what they are).
@@ -448,8 +452,7 @@ func emulatorChart(d *data) (chart, error) {
 	n := len(d.Emulators)
 	labels, backlog, other := make([]string, n), make(plotter.Values, n), make(plotter.Values, n)
 	for i, r := range d.Emulators {
-		labels[i], backlog[i] = r.Label, float64(d.EmuBacklog[i])
-		other[i] = float64(r.N) - backlog[i]
+		labels[i], backlog[i], other[i] = r.Label, float64(r.Backlog), float64(r.Total-r.Backlog)
 	}
 	c := chart{ID: id, Title: title, Series: []series{seriesBacklog, seriesOther},
 		Caption: fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
