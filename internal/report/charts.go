@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -401,22 +400,15 @@ func humanHours(h float64) string {
 	}
 }
 
-// hbarChart draws horizontal bars, one per label, largest (first) on top:
+// hbarChart draws horizontal bars, one per label, the first at the bottom:
 // stacks[i] in c.Series[i]'s colour, each stacked on the one before.
 func hbarChart(c chart, xLabel, yLabel string, labels []string, stacks ...plotter.Values) (chart, error) {
-	names := make([]string, len(labels))
-	for i, l := range labels {
-		names[len(labels)-1-i] = truncate(l, 34)
-	}
 	p := newPlot(c.Title, xLabel, yLabel, true)
 	p.X.Min = 0
-	for _, vals := range stacks {
-		slices.Reverse(vals)
-	}
 	if err := addBars(p, vg.Points(11), 0, true, c.Series, stacks...); err != nil {
 		return chart{}, err
 	}
-	p.NominalY(names...)
+	p.NominalY(labels...)
 	return c.render(p, vg.Length(math.Max(160, 70+16*float64(len(labels)))))
 }
 
@@ -433,13 +425,15 @@ func topChart(id, title string, rows []countRow) (chart, error) {
 	if len(rows) == 0 {
 		return noData(id, title, "no open or request tickets right now."), nil
 	}
-	labels, n := make([]string, len(rows)), make(plotter.Values, len(rows))
+	n := len(rows)
+	labels, counts := make([]string, n), make(plotter.Values, n)
 	for i, r := range rows {
-		labels[i], n[i] = r.Label, float64(r.N)
+		// Largest (first) on top: hbarChart draws the first at the bottom.
+		labels[n-1-i], counts[n-1-i] = truncate(r.Label, 34), float64(r.N)
 	}
 	c := chart{ID: id, Title: title, Series: []series{seriesTickets},
 		Caption: fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)}
-	return hbarChart(c, "open or request tickets", id, labels, n)
+	return hbarChart(c, "open or request tickets", id, labels, counts)
 }
 
 // emulatorChart splits each emulator's bar: open or request now first, then
@@ -452,7 +446,8 @@ func emulatorChart(d *data) (chart, error) {
 	n := len(d.Emulators)
 	labels, backlog, other := make([]string, n), make(plotter.Values, n), make(plotter.Values, n)
 	for i, r := range d.Emulators {
-		labels[i], backlog[i], other[i] = r.Label, float64(r.Backlog), float64(r.Total-r.Backlog)
+		j := n - 1 - i // largest (first) on top
+		labels[j], backlog[j], other[j] = truncate(r.Label, 34), float64(r.Backlog), float64(r.Total-r.Backlog)
 	}
 	c := chart{ID: id, Title: title, Series: []series{seriesBacklog, seriesOther},
 		Caption: fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+
