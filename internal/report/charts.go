@@ -154,23 +154,20 @@ type dateTicks struct{}
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 	a := time.Unix(int64(lo), 0).UTC()
 	b := time.Unix(int64(hi), 0).UTC()
-	// The first step for axes of up to upTo days; the last for any longer.
+	// The first step for axes of up to upTo days.
 	steps := []struct {
 		upTo         float64
 		months, days int
 		format       string
 	}{
 		{10, 0, 1, "Jan 2"}, {70, 0, 7, "Jan 2"}, {200, 1, 0, "Jan 2006"}, {550, 3, 0, "Jan 2006"},
-		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {0, 24, 0, "2006"},
+		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {math.Inf(1), 24, 0, "2006"},
 	}
-	days := b.Sub(a).Hours() / 24
-	s := steps[len(steps)-1]
-	for _, st := range steps[:len(steps)-1] {
-		if days <= st.upTo {
-			s = st
-			break
-		}
+	i := 0
+	for b.Sub(a).Hours()/24 > steps[i].upTo {
+		i++
 	}
+	s := steps[i]
 	t := time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC) // month steps start in January
 	if s.months == 0 {
 		t = time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
@@ -244,31 +241,26 @@ func backlogChart(d *data) (chart, error) {
 		// One day has no width; show it in the middle of a three-day axis.
 		p.X.Min, p.X.Max = open[0].X-86400, open[0].X+86400
 	}
-	type line struct {
-		xy plotter.XYs
-		s  series
-	}
-	lines := []line{{open, seriesOpen}, {req, seriesRequest}}
+	c := chart{ID: id, Title: title, Series: []series{seriesOpen, seriesRequest}}
+	lines := []plotter.XYs{open, req}
 	if len(api) > 0 {
-		lines = append(lines, line{api, seriesAPI})
+		c.Series, lines = append(c.Series, seriesAPI), append(lines, api)
 	}
-	c := chart{ID: id, Title: title}
-	for _, l := range lines {
-		c.Series = append(c.Series, l.s)
-		ln, err := plotter.NewLine(l.xy)
+	for i, xy := range lines {
+		ln, err := plotter.NewLine(xy)
 		if err != nil {
 			return chart{}, err
 		}
-		ln.Color = l.s.Color
+		ln.Color = c.Series[i].Color
 		ln.Width = vg.Points(1.5)
 		p.Add(ln)
-		if len(l.xy) == 1 {
+		if len(xy) == 1 {
 			// A line of one point draws nothing; mark the point.
-			sc, err := plotter.NewScatter(l.xy)
+			sc, err := plotter.NewScatter(xy)
 			if err != nil {
 				return chart{}, err
 			}
-			sc.Color = l.s.Color
+			sc.Color = c.Series[i].Color
 			p.Add(sc)
 		}
 	}
