@@ -186,16 +186,13 @@ func (s *scheduler) loop(ctx context.Context, serveErr <-chan error) error {
 
 		wait := nextWait(s.interval, s.jitter, failures, s.now().Sub(start), rand.N[time.Duration])
 		ev.Int("consecutive_failures", failures).Dur("wait", wait).Time("next_run_at", s.now().Add(wait)).Msg("next sync scheduled")
-		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			s.log.Info().Msg("shutting down")
 			return nil
 		case err := <-serveErr:
-			timer.Stop()
 			return fmt.Errorf("HTTP server: %w", err)
-		case <-timer.C:
+		case <-time.After(wait): // unstopped, it is collected (Go 1.23+)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -155,23 +154,20 @@ type dateTicks struct{}
 func (dateTicks) Ticks(lo, hi float64) []plot.Tick {
 	a := time.Unix(int64(lo), 0).UTC()
 	b := time.Unix(int64(hi), 0).UTC()
-	// The first step for axes of up to upTo days; the last for any longer.
+	// The first step for axes of up to upTo days.
 	steps := []struct {
 		upTo         float64
 		months, days int
 		format       string
 	}{
 		{10, 0, 1, "Jan 2"}, {70, 0, 7, "Jan 2"}, {200, 1, 0, "Jan 2006"}, {550, 3, 0, "Jan 2006"},
-		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {0, 24, 0, "2006"},
+		{1100, 6, 0, "Jan 2006"}, {2200, 12, 0, "2006"}, {math.Inf(1), 24, 0, "2006"},
 	}
-	days := b.Sub(a).Hours() / 24
-	s := steps[len(steps)-1]
-	for _, st := range steps[:len(steps)-1] {
-		if days <= st.upTo {
-			s = st
-			break
-		}
+	i := 0
+	for b.Sub(a).Hours()/24 > steps[i].upTo {
+		i++
 	}
+	s := steps[i]
 	t := time.Date(a.Year(), 1, 1, 0, 0, 0, 0, time.UTC) // month steps start in January
 	if s.months == 0 {
 		t = time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
@@ -197,20 +193,32 @@ func noData(id, title, why string) chart {
 	return chart{ID: id, Title: title, Empty: why}
 }
 
-// bars is a bar chart in s's colour, without outlines.
-func bars(vals plotter.Values, width vg.Length, s series, horizontal bool) (*plotter.BarChart, error) {
-	b, err := plotter.NewBarChart(vals, width)
-	if err != nil {
-		return nil, err
+// addBars adds one bar chart per value list to p, in the series' colours,
+// without outlines, each stacked on the one before it, all offset by off
+// from their category.
+func addBars(p *plot.Plot, width, off vg.Length, horizontal bool, ss []series, stacks ...plotter.Values) error {
+	var under *plotter.BarChart
+	for i, vals := range stacks {
+		b, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return err
+		}
+		b.Color = ss[i].Color
+		b.LineStyle.Width = 0
+		b.Horizontal = horizontal
+		b.Offset = off
+		if under != nil {
+			b.StackOn(under)
+		}
+		p.Add(b)
+		under = b
 	}
-	b.Color = s.Color
-	b.LineStyle.Width = 0
-	b.Horizontal = horizontal
-	return b, nil
+	return nil
 }
 
 // backlogChart: open and request tickets at the end of each day.
-func backlogChart(days []dayRow) (chart, error) {
+func backlogChart(d *data) (chart, error) {
+	days := d.Days
 	const id, title = "backlog", "Backlog at the end of each day"
 	if len(days) == 0 {
 		return noData(id, title, "no tickets in this period yet."), nil
@@ -233,31 +241,26 @@ func backlogChart(days []dayRow) (chart, error) {
 		// One day has no width; show it in the middle of a three-day axis.
 		p.X.Min, p.X.Max = open[0].X-86400, open[0].X+86400
 	}
-	type line struct {
-		xy plotter.XYs
-		s  series
-	}
-	lines := []line{{open, seriesOpen}, {req, seriesRequest}}
+	c := chart{ID: id, Title: title, Series: []series{seriesOpen, seriesRequest}}
+	lines := []plotter.XYs{open, req}
 	if len(api) > 0 {
-		lines = append(lines, line{api, seriesAPI})
+		c.Series, lines = append(c.Series, seriesAPI), append(lines, api)
 	}
-	c := chart{ID: id, Title: title}
-	for _, l := range lines {
-		c.Series = append(c.Series, l.s)
-		ln, err := plotter.NewLine(l.xy)
+	for i, xy := range lines {
+		ln, err := plotter.NewLine(xy)
 		if err != nil {
 			return chart{}, err
 		}
-		ln.Color = l.s.Color
+		ln.Color = c.Series[i].Color
 		ln.Width = vg.Points(1.5)
 		p.Add(ln)
-		if len(l.xy) == 1 {
+		if len(xy) == 1 {
 			// A line of one point draws nothing; mark the point.
-			sc, err := plotter.NewScatter(l.xy)
+			sc, err := plotter.NewScatter(xy)
 			if err != nil {
 				return chart{}, err
 			}
-			sc.Color = l.s.Color
+			sc.Color = c.Series[i].Color
 			p.Add(sc)
 		}
 	}
@@ -293,9 +296,9 @@ func weeks(days []dayRow) []week {
 const maxWeeks = 104
 
 // flowChart: tickets opened vs resolved and closed per week.
-func flowChart(days []dayRow) (chart, error) {
+func flowChart(d *data) (chart, error) {
 	const id, title = "weekly", "Tickets opened vs resolved per week"
-	ws := weeks(days)
+	ws := weeks(d.Days)
 	var total int64
 	for _, w := range ws {
 		total += w.Opened + w.Resolved + w.Closed
@@ -316,20 +319,13 @@ func flowChart(days []dayRow) (chart, error) {
 	p := newPlot(title, "week starting (Monday, UTC)", "tickets per week", false)
 	// The plot area is about 360 points wide; two bars per week.
 	bw := vg.Points(math.Max(0.5, math.Min(12, 340/float64(len(shown))/2.4)))
-	var bs [3]*plotter.BarChart
-	for i, b := range []struct {
-		vals plotter.Values
-		s    series
-		off  vg.Length
-	}{{opened, seriesOpened, -bw / 2}, {resolved, seriesResolved, bw / 2}, {closed, seriesClosed, bw / 2}} {
-		var err error
-		if bs[i], err = bars(b.vals, bw, b.s, false); err != nil {
-			return chart{}, err
-		}
-		bs[i].Offset = b.off
+	// Opened on the left; closed stacked on resolved on the right.
+	if err := addBars(p, bw, -bw/2, false, []series{seriesOpened}, opened); err != nil {
+		return chart{}, err
 	}
-	bs[2].StackOn(bs[1]) // closed on top of resolved
-	p.Add(bs[0], bs[1], bs[2])
+	if err := addBars(p, bw, bw/2, false, []series{seriesResolved, seriesClosed}, resolved, closed); err != nil {
+		return chart{}, err
+	}
 	// Label at most five weeks, so that the labels never run into each
 	// other on a phone.
 	every := max(1, (len(shown)+4)/5)
@@ -371,11 +367,9 @@ func resolutionChart(d *data) (chart, error) {
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	b, err := bars(vals, vg.Points(24), seriesResolved, false)
-	if err != nil {
+	if err := addBars(p, vg.Points(24), 0, false, []series{seriesResolved}, vals); err != nil {
 		return chart{}, err
 	}
-	p.Add(b)
 	p.NominalX(names...)
 	c := chart{ID: id, Title: title, Series: []series{{"tickets", seriesResolved.Color}}}
 	c.Caption = fmt.Sprintf("%d tickets now resolved or closed, by the time from report to their (last) resolution", d.ResCount)
@@ -398,30 +392,24 @@ func humanHours(h float64) string {
 	}
 }
 
-// hbarChart draws horizontal bars, one per label, largest (first) on top:
+// hbarChart draws horizontal bars, one per label, the first at the bottom:
 // stacks[i] in c.Series[i]'s colour, each stacked on the one before.
 func hbarChart(c chart, xLabel, yLabel string, labels []string, stacks ...plotter.Values) (chart, error) {
-	names := make([]string, len(labels))
-	for i, l := range labels {
-		names[len(labels)-1-i] = truncate(l, 34)
-	}
 	p := newPlot(c.Title, xLabel, yLabel, true)
 	p.X.Min = 0
-	var under *plotter.BarChart
-	for i, vals := range stacks {
-		slices.Reverse(vals)
-		b, err := bars(vals, vg.Points(11), c.Series[i], true)
-		if err != nil {
-			return chart{}, err
-		}
-		if under != nil {
-			b.StackOn(under)
-		}
-		p.Add(b)
-		under = b
+	if err := addBars(p, vg.Points(11), 0, true, c.Series, stacks...); err != nil {
+		return chart{}, err
 	}
-	p.NominalY(names...)
+	p.NominalY(labels...)
 	return c.render(p, vg.Length(math.Max(160, 70+16*float64(len(labels)))))
+}
+
+func gamesChart(d *data) (chart, error) {
+	return topChart("games", "Games with the most open tickets", d.TopGames)
+}
+
+func consolesChart(d *data) (chart, error) {
+	return topChart("consoles", "Consoles with the most open tickets", d.TopConsoles)
 }
 
 // topChart is a chart of games or consoles (id: what they are).
@@ -429,13 +417,15 @@ func topChart(id, title string, rows []countRow) (chart, error) {
 	if len(rows) == 0 {
 		return noData(id, title, "no open or request tickets right now."), nil
 	}
-	labels, n := make([]string, len(rows)), make(plotter.Values, len(rows))
+	n := len(rows)
+	labels, counts := make([]string, n), make(plotter.Values, n)
 	for i, r := range rows {
-		labels[i], n[i] = r.Label, float64(r.N)
+		// Largest (first) on top: hbarChart draws the first at the bottom.
+		labels[n-1-i], counts[n-1-i] = truncate(r.Label, 34), float64(r.N)
 	}
 	c := chart{ID: id, Title: title, Series: []series{seriesTickets},
 		Caption: fmt.Sprintf("The %d %s with the most tickets in state open or request now.", len(rows), id)}
-	return hbarChart(c, "open or request tickets", id, labels, n)
+	return hbarChart(c, "open or request tickets", id, labels, counts)
 }
 
 // emulatorChart splits each emulator's bar: open or request now first, then
@@ -448,8 +438,8 @@ func emulatorChart(d *data) (chart, error) {
 	n := len(d.Emulators)
 	labels, backlog, other := make([]string, n), make(plotter.Values, n), make(plotter.Values, n)
 	for i, r := range d.Emulators {
-		labels[i], backlog[i] = r.Label, float64(d.EmuBacklog[i])
-		other[i] = float64(r.N) - backlog[i]
+		j := n - 1 - i // largest (first) on top
+		labels[j], backlog[j], other[j] = truncate(r.Label, 34), float64(r.Backlog), float64(r.Total-r.Backlog)
 	}
 	c := chart{ID: id, Title: title, Series: []series{seriesBacklog, seriesOther},
 		Caption: fmt.Sprintf("All tickets ever seen for the %d emulators with the most, as named in the report notes "+

@@ -32,6 +32,13 @@ type openTicket struct {
 	AgeDays       float64 `db:"-"` // at the report's now
 }
 
+// emulatorBar is an emulator (all cores) with its tickets ever seen and
+// those open or request now.
+type emulatorBar struct {
+	Label          string
+	Total, Backlog int64
+}
+
 type emulatorRow struct {
 	Emulator, Core string
 	Total, Backlog int64
@@ -43,6 +50,7 @@ type developerRow struct {
 	OpenNow              int64
 	Resolved30, Closed30 int64
 	MedianAgeDays        *float64
+	Handled30            int64 // resolved or closed in 30 days by anyone, the same in every row
 }
 
 type reopenedRow struct {
@@ -64,8 +72,7 @@ type data struct {
 	ResP90        *float64
 	TopGames      []countRow
 	TopConsoles   []countRow
-	Emulators     []countRow // by emulator (all cores), total tickets
-	EmuBacklog    []int64    // parallel to Emulators: open or request now
+	Emulators     []emulatorBar
 	EmulatorTable []emulatorRow
 	Oldest        []openTicket
 	Developers    []developerRow
@@ -166,20 +173,11 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 				FROM analytics.open_tickets GROUP BY console_name ORDER BY 2 DESC, 1 LIMIT $1`, topN)
 			return err
 		}},
-		{"by_emulator", func() error {
-			rows, err := tx.Query(ctx, `SELECT coalesce(emulator, '(not stated)'), sum(total)::bigint,
+		{"by_emulator", func() (err error) {
+			d.Emulators, err = collect[emulatorBar](ctx, tx, `SELECT coalesce(emulator, '(not stated)'), sum(total)::bigint,
 				sum(open_now + request_now)::bigint
 				FROM analytics.by_emulator GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, topN)
 			if err != nil {
-				return err
-			}
-			var label string
-			var total, backlog int64
-			if _, err := pgx.ForEachRow(rows, []any{&label, &total, &backlog}, func() error {
-				d.Emulators = append(d.Emulators, countRow{label, total})
-				d.EmuBacklog = append(d.EmuBacklog, backlog)
-				return nil
-			}); err != nil {
 				return err
 			}
 			d.EmulatorTable, err = collect[emulatorRow](ctx, tx, `SELECT coalesce(emulator, '(not stated)'), coalesce(emulator_core, ''),
@@ -204,16 +202,18 @@ func readData(ctx context.Context, tx pgx.Tx, since, now time.Time) (*data, erro
 			return err
 		}},
 		{"developer_stats", func() error {
+			// One call of the function: the 30-day total comes along
+			// with the top rows (none: no author, nothing handled).
 			var err error
 			d.Developers, err = collect[developerRow](ctx, tx, `SELECT coalesce(achievement_author, '(unknown)'), open_now,
-				resolved_last_30d, closed_last_30d, median_open_age_days
+				resolved_last_30d, closed_last_30d, median_open_age_days,
+				sum(resolved_last_30d + closed_last_30d) OVER ()::bigint
 				FROM analytics.developer_stats($1) ORDER BY open_now DESC, resolved_last_30d DESC, 1 LIMIT $2`,
 				now, developersN)
-			if err != nil {
-				return err
+			if len(d.Developers) > 0 {
+				d.ResolvedLast30 = d.Developers[0].Handled30
 			}
-			return tx.QueryRow(ctx, `SELECT coalesce(sum(resolved_last_30d + closed_last_30d), 0)::bigint
-				FROM analytics.developer_stats($1)`, now).Scan(&d.ResolvedLast30)
+			return err
 		}},
 		{"reopened", func() error {
 			// One pass over the view (it walks the whole history): the

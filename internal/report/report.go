@@ -78,21 +78,9 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 		return err
 	}
 
-	v := view{Title: title, Now: now, D: d}
-	if !since.IsZero() {
-		v.Since = &since
-	}
-	for _, build := range []func() (chart, error){
-		func() (chart, error) { return backlogChart(d.Days) },
-		func() (chart, error) { return flowChart(d.Days) },
-		func() (chart, error) { return resolutionChart(d) },
-		func() (chart, error) { return topChart("games", "Games with the most open tickets", d.TopGames) },
-		func() (chart, error) {
-			return topChart("consoles", "Consoles with the most open tickets", d.TopConsoles)
-		},
-		func() (chart, error) { return emulatorChart(d) },
-	} {
-		c, err := build()
+	v := view{Title: title, Now: now, Since: since, D: d}
+	for _, draw := range []func(*data) (chart, error){backlogChart, flowChart, resolutionChart, gamesChart, consolesChart, emulatorChart} {
+		c, err := draw(d)
 		if err != nil {
 			return err
 		}
@@ -113,7 +101,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, opts Options, w io.Writer
 type view struct {
 	Title  string
 	Now    time.Time
-	Since  *time.Time
+	Since  time.Time // zero: from the first ticket
 	Charts []chart
 	D      *data
 }
