@@ -28,27 +28,9 @@ import (
 	"github.com/ratickets/ratickets/internal/pgtest"
 	"github.com/ratickets/ratickets/internal/pipeline"
 	"github.com/ratickets/ratickets/internal/redact"
+	"github.com/ratickets/ratickets/internal/testlog"
 	"github.com/ratickets/ratickets/load"
 )
-
-// syncBuffer is a bytes.Buffer that the serve goroutine writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // served is a `ratickets serve` running in a goroutine.
 type served struct {
@@ -56,7 +38,7 @@ type served struct {
 	addr           string
 	cancel         context.CancelFunc // what SIGTERM does in main
 	done           chan int
-	stdout, stderr *syncBuffer
+	stdout, stderr *testlog.Buffer
 }
 
 var servingLine = regexp.MustCompile(`serving on http://(\S+)`)
@@ -65,7 +47,7 @@ var servingLine = regexp.MustCompile(`serving on http://(\S+)`)
 func startServe(t *testing.T, env map[string]string, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{t: t, cancel: cancel, done: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &served{t: t, cancel: cancel, done: make(chan int, 1), stdout: &testlog.Buffer{}, stderr: &testlog.Buffer{}}
 	go func() {
 		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...),
 			func(k string) string { return env[k] }, s.stdout, s.stderr)
