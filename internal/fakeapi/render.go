@@ -2,6 +2,7 @@ package fakeapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -39,14 +40,6 @@ var (
 	typeLabels = map[int]string{TypeTriggeredAtWrongTime: "Triggered at the wrong time",
 		TypeDidNotTrigger: "Did not trigger"}
 )
-
-// nameOf returns names[code], or unknown for a code names lacks.
-func nameOf(names map[int]string, code int, unknown string) string {
-	if s, ok := names[code]; ok {
-		return s
-	}
-	return unknown
-}
 
 func isOpenState(state int) bool { return state == StateOpen || state == StateRequest }
 
@@ -98,9 +91,9 @@ func renderV1(t *Ticket, single bool) []byte {
 		{"ResolvedBy", t.ResolvedBy},
 		{"ResolvedByULID", t.ResolvedByULID},
 	}
-	typeDesc := field{"ReportTypeDescription", nameOf(typeLabels, t.ReportType, "Invalid ticket type")}
+	typeDesc := field{"ReportTypeDescription", cmp.Or(typeLabels[t.ReportType], "Invalid ticket type")}
 	state := field{"ReportState", t.ReportState}
-	stateDesc := field{"ReportStateDescription", nameOf(stateLabels, t.ReportState, "Invalid state")}
+	stateDesc := field{"ReportStateDescription", cmp.Or(stateLabels[t.ReportState], "Invalid state")}
 	hardcore := field{"Hardcore", t.Hardcore}
 	if single {
 		url := field{"URL", siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10)}
