@@ -71,14 +71,6 @@ type catalogue struct {
 	games     []*game
 	devs      []string
 	reporters []string
-	ulids     map[string]string // cache of ULIDFor over devs and reporters
-}
-
-func (c *catalogue) ulid(name string) string {
-	if u, ok := c.ulids[name]; ok {
-		return u
-	}
-	return ULIDFor(name)
 }
 
 var (
@@ -176,10 +168,6 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 	seen := map[string]bool{}
 	c.devs = uniqueNames(rng, 60, seen, false)
 	c.reporters = uniqueNames(rng, 400+tickets/50, seen, true)
-	c.ulids = make(map[string]string, len(seen))
-	for name := range seen {
-		c.ulids[name] = ULIDFor(name)
-	}
 
 	nGames := min(120+tickets/500, 800)
 	gameID := int64(1000)
@@ -317,14 +305,14 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 	t := Ticket{
 		ID: id, AchievementID: a.id, AchievementTitle: a.title, AchievementDesc: a.desc,
 		AchievementType: clonePtr(a.typ), Points: a.points, BadgeName: a.badge,
-		AchievementAuthor: a.author, AchievementAuthorULID: c.ulid(a.author),
+		AchievementAuthor: a.author, AchievementAuthorULID: ULIDFor(a.author),
 		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
-		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: ULIDFor(reporter),
 		Promoted: a.promoted,
 	}
 	// 3 is a code newer than the consumer knows.
 	t.ReportType = choose(rng, []float64{0.75, 0.99}, TypeDidNotTrigger, TypeTriggeredAtWrongTime, 3)
-	t.Hardcore = choose(rng, []float64{0.60, 0.85}, intPtr(1), intPtr(0), nil)
+	t.Hardcore = choose(rng, []float64{0.60, 0.85}, new(1), new(0), nil)
 	if open {
 		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
@@ -350,7 +338,7 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		case x < 0.45:
 			by = reporter // reporters close their own tickets
 		}
-		ulid := c.ulid(by)
+		ulid := ULIDFor(by)
 		t.ResolvedBy, t.ResolvedByULID = &by, &ulid
 	}
 	return t
@@ -372,13 +360,13 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 	reporter := oneOf(rng, c.reporters)
 	t := Ticket{
 		ID: id, LeaderboardID: 50000 + int64(n), LeaderboardTitle: lbTitles[n%len(lbTitles)],
-		AchievementAuthor: author, AchievementAuthorULID: c.ulid(author),
+		AchievementAuthor: author, AchievementAuthorULID: ULIDFor(author),
 		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
 		ReportedAt: at, ReportType: TypeLeaderboardDidNotStart + rng.Intn(4),
-		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: ULIDFor(reporter),
 		Promoted: true,
 	}
-	t.Hardcore = choose(rng, []float64{0.5, 0.8}, intPtr(1), intPtr(0), nil)
+	t.Hardcore = choose(rng, []float64{0.5, 0.8}, new(1), new(0), nil)
 	if open {
 		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
@@ -393,7 +381,7 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 		if rng.Intn(3) == 0 {
 			by = oneOf(rng, c.devs)
 		}
-		ulid := c.ulid(by)
+		ulid := ULIDFor(by)
 		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &r, &by, &ulid
 	}
 	return t
@@ -453,8 +441,6 @@ func ULIDFor(name string) string {
 	}
 	return string(out[:])
 }
-
-func intPtr(v int) *int { return &v }
 
 // clonePtr returns a pointer to a copy of *p, or nil.
 func clonePtr[T any](p *T) *T {

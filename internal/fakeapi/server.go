@@ -44,7 +44,7 @@ type Options struct {
 	// (respecting the request's context). SetLatency changes it later.
 	Latency time.Duration
 	// DisableV2 makes /api/v2/... answer 404, as a site without the v2
-	// API would (SetV2 changes it later).
+	// API would.
 	DisableV2 bool
 }
 
@@ -61,14 +61,12 @@ type Server struct {
 	ids     []int64  // every ID ever stored, in insertion order (for Churn)
 	byID    []int64  // every stored ID, ascending (All, v2's sort=id)
 	open    []*entry // the open list, sorted by served()
-	byGame  map[int64]map[int64]*entry
 	games   map[int64]gameInfo
 	maxID   int64
 	clock   int64 // simulated now, Unix seconds; never behind any stored time
 	rng     *rand.Rand
 	lbRNG   *rand.Rand // leaderboard tickets' own stream
 
-	v2Off   atomic.Bool
 	latency atomic.Int64 // time.Duration
 	hook    atomic.Pointer[func(*http.Request)]
 
@@ -99,12 +97,10 @@ func New(opts Options) *Server {
 		opts:    opts,
 		cat:     newCatalogue(rng, opts.Tickets),
 		tickets: make(map[int64]*entry, opts.Tickets),
-		byGame:  map[int64]map[int64]*entry{},
 		games:   map[int64]gameInfo{},
 		clock:   opts.Start.Unix(),
 		counts:  map[string]int{},
 	}
-	s.v2Off.Store(opts.DisableV2)
 	s.latency.Store(int64(opts.Latency))
 	for _, g := range s.cat.games {
 		s.games[g.id] = gameInfo{g.title, consoles[g.console].name, g.icon}
@@ -137,9 +133,6 @@ func (s *Server) callHook(r *http.Request) {
 
 // SetLatency sets the delay added to every API request.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
-
-// SetV2 turns the v2 API on or off (off: every /api/v2 path answers 404).
-func (s *Server) SetV2(enabled bool) { s.v2Off.Store(!enabled) }
 
 // Requests counts API requests by mode: "list", "ticket", "game",
 // "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
@@ -183,7 +176,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	respond := s.respond
 	switch {
 	case r.URL.Path == v2Prefix || strings.HasPrefix(r.URL.Path, v2Prefix+"/"):
-		if s.v2Off.Load() {
+		if s.opts.DisableV2 {
 			s.count("v2_disabled")
 			write(w, r, v2Error(http.StatusNotFound, "Not Found", ""), false)
 			return
@@ -325,8 +318,8 @@ func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, co
 	s.mu.RLock()
 	g, ok := s.games[gameID]
 	var list []*entry
-	for _, e := range s.byGame[gameID] {
-		if e.t.Promoted != unofficial {
+	for _, e := range s.tickets {
+		if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 && e.t.GameID == gameID && e.t.Promoted != unofficial {
 			list = append(list, e)
 		}
 	}

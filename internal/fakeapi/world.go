@@ -108,9 +108,8 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// index and unindex keep the open list and byGame in step with tickets;
-// callers hold s.mu for writing. A bulk index appends to the open list and
-// leaves sorting it to New.
+// index and unindex keep the open list in step with tickets; callers hold
+// s.mu for writing. A bulk index appends and leaves sorting to New.
 func (s *Server) index(e *entry, bulk bool) {
 	if e.belongsInOpen() {
 		i := len(s.open)
@@ -119,14 +118,6 @@ func (s *Server) index(e *entry, bulk bool) {
 		}
 		s.open = slices.Insert(s.open, i, e)
 	}
-	if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 {
-		m := s.byGame[e.t.GameID]
-		if m == nil {
-			m = map[int64]*entry{}
-			s.byGame[e.t.GameID] = m
-		}
-		m[e.t.ID] = e
-	}
 }
 
 func (s *Server) unindex(e *entry) {
@@ -134,9 +125,6 @@ func (s *Server) unindex(e *entry) {
 		if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
 			s.open = slices.Delete(s.open, i, i+1)
 		}
-	}
-	if m := s.byGame[e.t.GameID]; m != nil && m[e.t.ID] == e {
-		delete(m, e.t.ID)
 	}
 }
 
