@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -425,22 +426,17 @@ func ULIDFor(name string) string {
 	h2 := fnv.New64a()
 	h2.Write([]byte("ulid:" + name))
 	b := h2.Sum64()
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	ms := uint64(1672531200000) + a%(2*365*24*3600*1000) // 2023-01-01 + up to 2y
-	var out [26]byte
-	for i := 9; i >= 0; i-- {
-		out[i] = alphabet[ms&31]
-		ms >>= 5
-	}
-	// 80 random bits: 64 from b, 16 from the top of a.
-	hi, lo := a>>48, b
-	for i := 25; i >= 10; i-- {
-		out[i] = alphabet[lo&31]
-		lo = lo>>5 | (hi&31)<<59
-		hi >>= 5
-	}
-	return string(out[:])
+	// 10 characters for the 48-bit time (after two zero bits), 16 for 80
+	// random bits: the top 16 of a, then b.
+	var buf [18]byte
+	binary.BigEndian.PutUint64(buf[:8], ms<<14)
+	binary.BigEndian.PutUint16(buf[8:], uint16(a>>48))
+	binary.BigEndian.PutUint64(buf[10:], b)
+	return crockford.EncodeToString(buf[:8])[:10] + crockford.EncodeToString(buf[8:])
 }
+
+var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
 // clonePtr returns a pointer to a copy of *p, or nil.
 func clonePtr[T any](p *T) *T {

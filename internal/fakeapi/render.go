@@ -140,10 +140,6 @@ func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
 			appendJSON(buf, enc, o)
 		}
 		buf.WriteByte(']')
-	case int:
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v), 10))
-	case int64:
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), v, 10))
 	default:
 		if err := enc.Encode(v); err != nil {
 			// Only our own plain values reach here; they always marshal.

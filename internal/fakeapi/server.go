@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"maps"
@@ -281,19 +282,11 @@ func (s *Server) listResponse(offset, count int64) response {
 
 // withArray appends ,"key":[elements] to a rendered JSON object.
 func withArray(head []byte, key string, list []*entry) []byte {
-	size := len(head) + len(key) + 8
-	for _, e := range list {
-		size += len(e.listBytes()) + 1
-	}
-	out := append(make([]byte, 0, size), head[:len(head)-1]...)
-	out = append(out, `,"`+key+`":[`...)
+	elems := make([][]byte, len(list))
 	for i, e := range list {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, e.listBytes()...)
+		elems[i] = e.listBytes()
 	}
-	return append(out, "]}"...)
+	return slices.Concat(head[:len(head)-1], []byte(`,"`+key+`":[`), bytes.Join(elems, []byte{','}), []byte("]}"))
 }
 
 func (s *Server) ticketResponse(id int64) response {

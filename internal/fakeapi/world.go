@@ -58,16 +58,6 @@ func (t Ticket) clone() Ticket {
 	return t
 }
 
-// normalize makes a caller's ticket look like a stored one: UTC, seconds.
-func (t Ticket) normalize() Ticket {
-	t = t.clone()
-	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
-	if t.ResolvedAt != nil {
-		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
-	}
-	return t
-}
-
 // entry is the stored form of a ticket. Its ticket and raw bytes never change
 // after creation (a change replaces the entry), so request handlers can keep
 // using entries after releasing the lock; only elem, a render cache, is
@@ -174,9 +164,14 @@ func (s *Server) tick(rng *rand.Rand, maxStep int) time.Time {
 
 // Put inserts t, or replaces the ticket (or raw object) with its ID.
 func (s *Server) Put(t Ticket) {
+	t = t.clone()
+	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
+	if t.ResolvedAt != nil {
+		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.putLocked(t.normalize(), false)
+	s.putLocked(t, false)
 }
 
 // Get returns the ticket with that ID, also when it is deleted (Deleted is
