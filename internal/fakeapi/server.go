@@ -22,8 +22,7 @@ import (
 type Options struct {
 	// Seed drives the world generator: the same Options give the same world.
 	Seed int64
-	// Tickets is how many tickets are generated at start; 0 means 1000.
-	// Use Empty for a world without tickets.
+	// Tickets is how many tickets are generated at start (default 1000).
 	Tickets int
 	// Empty starts with no tickets (games and users still exist, so
 	// AddTickets and Churn work).
@@ -31,21 +30,18 @@ type Options struct {
 	// OpenShare is the share of generated tickets that are Open or Request
 	// (default 0.6).
 	OpenShare float64
-	// Username is the acting user for SetState with an empty "by"
-	// (default "demo"). Requests are authenticated by the key alone, as on
-	// the site, so z is not checked.
+	// Username acts for SetState with an empty "by" (default "demo").
+	// Requests are authenticated by the key alone, as on the site.
 	Username string
-	// APIKey is the only web API key (y) accepted (default "fake-api-key");
-	// any other answers 401.
+	// APIKey is the only key (y=, X-API-Key) accepted (default
+	// "fake-api-key"); any other answers 401.
 	APIKey string
-	// Start is the newest generated ReportedAt (default 2024-06-01 00:00:00
-	// UTC); older tickets go back about six years from it.
+	// Start is the newest generated ReportedAt (default 2024-06-01 UTC);
+	// older tickets go back about six years from it.
 	Start time.Time
-	// Latency is added to every API request before it is answered
-	// (respecting the request's context). SetLatency changes it later.
+	// Latency delays every API request (SetLatency changes it).
 	Latency time.Duration
-	// DisableV2 makes /api/v2/... answer 404, as a site without the v2
-	// API would.
+	// DisableV2 makes /api/v2/... answer 404, as a site without it would.
 	DisableV2 bool
 }
 
@@ -108,7 +104,6 @@ func New(opts Options) *Server {
 	}
 	if !opts.Empty {
 		gen := s.cat.generateTickets(rng, opts.Tickets, opts.OpenShare, opts.Start)
-		s.ids = make([]int64, 0, len(gen))
 		for _, t := range gen {
 			s.putLocked(t, true)
 		}
@@ -122,8 +117,7 @@ func New(opts Options) *Server {
 }
 
 // SetHook sets a function called at the start of every authenticated API
-// request, before its response is computed and without any lock held, so it
-// may change the world.
+// request, without any lock held, so it may change the world.
 func (s *Server) SetHook(h func(r *http.Request)) { s.hook.Store(&h) }
 
 func (s *Server) callHook(r *http.Request) {
@@ -166,9 +160,8 @@ func notFound(what string, id int64) response {
 	return jsonResponse(http.StatusNotFound, phpJSON(object{{"error", what + " ID " + strconv.FormatInt(id, 10) + " not found"}}))
 }
 
-// serverError is Laravel's answer to an exception; a negative c leads to
-// one: limit() ignores a negative value, leaving "offset N" without LIMIT,
-// which MySQL rejects.
+// serverError is Laravel's answer to an exception, such as the one a
+// negative c causes (limit() ignores it, and MySQL rejects OFFSET alone).
 func serverError() response {
 	return jsonResponse(http.StatusInternalServerError, []byte(`{"message":"Server Error"}`))
 }
@@ -206,9 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	write(w, r, respond(r), faulted && f.Kind == FaultTruncated)
 }
 
-// write sends resp. With truncated it declares the full length but sends
-// only half the body; net/http then closes the connection because the
-// handler wrote less than its Content-Length.
+// write sends resp; truncated, only half the body under the full
+// Content-Length, so net/http closes the connection.
 func write(w http.ResponseWriter, r *http.Request, resp response, truncated bool) {
 	w.Header().Set("Content-Type", resp.contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
@@ -260,7 +252,7 @@ func (s *Server) respond(r *http.Request) response {
 	return s.listResponse(offset, count)
 }
 
-// page returns the page of list at offset, of at most count items.
+// page returns at most count items of list from offset.
 func page[T any](list []T, offset, count int64) []T {
 	lo := min(offset, int64(len(list)))
 	hi := min(lo+count, int64(len(list)))
@@ -373,8 +365,8 @@ func param(q url.Values, key string) string {
 // whitespace, an optional sign and digits, an optional fraction or exponent.
 var phpNumber = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?[0-9]+)(\.[0-9]*)?([eE][+-]?[0-9]+)?`)
 
-// phpInt is PHP's (int) cast of a query string: that prefix, truncated if it
-// is a float; anything unparsable is 0 and integer overflow saturates.
+// phpInt is PHP's (int) cast of a query string: that prefix, truncated if
+// a float; unparsable is 0 and integer overflow saturates.
 func phpInt(s string) int64 {
 	m := phpNumber.FindStringSubmatch(s)
 	switch {

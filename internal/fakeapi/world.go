@@ -98,23 +98,10 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// index and unindex keep the open list in step with tickets; callers hold
-// s.mu for writing. A bulk index appends and leaves sorting to New.
-func (s *Server) index(e *entry, bulk bool) {
-	if e.belongsInOpen() {
-		i := len(s.open)
-		if !bulk {
-			i, _ = slices.BinarySearchFunc(s.open, e, served)
-		}
-		s.open = slices.Insert(s.open, i, e)
-	}
-}
-
+// unindex takes e out of the open list; callers hold s.mu for writing.
 func (s *Server) unindex(e *entry) {
-	if e.belongsInOpen() {
-		if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
-			s.open = slices.Delete(s.open, i, i+1)
-		}
+	if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
+		s.open = slices.Delete(s.open, i, i+1)
 	}
 }
 
@@ -123,7 +110,8 @@ func (s *Server) putLocked(t Ticket, bulk bool) {
 	s.games[t.GameID] = gameInfo{t.GameTitle, t.ConsoleName, t.GameIcon}
 }
 
-// store puts e in place of any entry with its ID.
+// store puts e in place of any entry with its ID. A bulk store appends to
+// the open list and byID, and leaves sorting them to New.
 func (s *Server) store(e *entry, bulk bool) {
 	t := &e.t
 	if old := s.tickets[t.ID]; old != nil {
@@ -135,7 +123,13 @@ func (s *Server) store(e *entry, bulk bool) {
 		}
 	}
 	s.tickets[t.ID] = e
-	s.index(e, bulk)
+	if e.belongsInOpen() {
+		i := len(s.open)
+		if !bulk {
+			i, _ = slices.BinarySearchFunc(s.open, e, served)
+		}
+		s.open = slices.Insert(s.open, i, e)
+	}
 	s.maxID = max(s.maxID, t.ID)
 	s.clock = max(s.clock, e.at)
 	if t.ResolvedAt != nil {
@@ -143,14 +137,12 @@ func (s *Server) store(e *entry, bulk bool) {
 	}
 }
 
-// addID records a new ID in byID. Bulk additions append (ascending IDs
-// from the generator) and New sorts once at the end.
+// addID records a new ID in byID; a bulk addition appends and New sorts.
 func (s *Server) addID(id int64, bulk bool) {
-	if bulk || len(s.byID) == 0 || s.byID[len(s.byID)-1] < id {
-		s.byID = append(s.byID, id)
-		return
+	i, found := len(s.byID), false
+	if !bulk {
+		i, found = slices.BinarySearch(s.byID, id)
 	}
-	i, found := slices.BinarySearch(s.byID, id)
 	if !found {
 		s.byID = slices.Insert(s.byID, i, id)
 	}
@@ -215,7 +207,7 @@ func (s *Server) Open() []Ticket {
 	defer s.mu.RUnlock()
 	out := make([]Ticket, len(s.open))
 	for i, e := range s.open {
-		out[i] = e.t.clone() // a PutRaw entry's t holds only ID and ReportedAt
+		out[i] = e.t.clone()
 	}
 	return out
 }
