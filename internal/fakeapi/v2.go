@@ -159,8 +159,22 @@ type v2Query struct {
 }
 
 type sortField struct {
-	name string
+	key  func(*entry) int64
 	desc bool
+}
+
+// v2Sorts are the sort fields. A NULL resolvedAt comes first, as MySQL
+// sorts it ascending (stored times are whole seconds).
+var v2Sorts = map[string]func(e *entry) int64{
+	"id":         func(e *entry) int64 { return e.t.ID },
+	"reportedAt": func(e *entry) int64 { return e.at },
+	"state":      func(e *entry) int64 { return int64(e.t.ReportState) },
+	"resolvedAt": func(e *entry) int64 {
+		if e.t.ResolvedAt == nil {
+			return math.MinInt64
+		}
+		return e.t.ResolvedAt.Unix()
+	},
 }
 
 // v2Filters are the comma-list filters: a ticket is kept when its value
@@ -220,7 +234,7 @@ func valueSet(key, list string, canon func(name, v string) (string, error)) (map
 // 400 answer. Parameters are read in name order, so a request with several
 // bad ones always names the same one.
 func parseV2Query(q url.Values) (v2Query, error) {
-	out := v2Query{size: v2DefaultPer, number: 1, sort: []sortField{{"reportedAt", true}}}
+	out := v2Query{size: v2DefaultPer, number: 1, sort: []sortField{{v2Sorts["reportedAt"], true}}}
 	if !q.Has("filter[state]") {
 		q = maps.Clone(q)
 		q.Set("filter[state]", "open,request")
@@ -247,11 +261,12 @@ func parseV2Query(q url.Values) (v2Query, error) {
 		case key == "sort":
 			out.sort = nil
 			for _, f := range strings.Split(v, ",") {
-				sf := sortField{name: strings.TrimPrefix(f, "-"), desc: strings.HasPrefix(f, "-")}
-				if !slices.Contains([]string{"id", "reportedAt", "resolvedAt", "state"}, sf.name) {
+				name, desc := strings.CutPrefix(f, "-")
+				key, ok := v2Sorts[name]
+				if !ok {
 					return out, fmt.Errorf("sort: unknown field %q", f)
 				}
-				out.sort = append(out.sort, sf)
+				out.sort = append(out.sort, sortField{key, desc})
 			}
 		case key == "filter[id]":
 			want, err := valueSet(key, v, number)
@@ -288,32 +303,7 @@ func parseV2Query(q url.Values) (v2Query, error) {
 }
 
 func (q *v2Query) match(e *entry) bool {
-	if e == nil || !e.visibleV2() {
-		return false
-	}
-	for _, f := range q.filters {
-		if !f(&e.t) {
-			return false
-		}
-	}
-	return true
-}
-
-// sortKey is e's value of a sort field. ResolvedAt's NULL comes first, as
-// MySQL sorts it ascending (stored times are whole seconds).
-func sortKey(name string, e *entry) int64 {
-	switch name {
-	case "id":
-		return e.t.ID
-	case "reportedAt":
-		return e.at
-	case "state":
-		return int64(e.t.ReportState)
-	}
-	if e.t.ResolvedAt == nil {
-		return math.MinInt64
-	}
-	return e.t.ResolvedAt.Unix()
+	return e != nil && e.visibleV2() && !slices.ContainsFunc(q.filters, func(keep func(*Ticket) bool) bool { return !keep(&e.t) })
 }
 
 func (s *Server) v2List(values url.Values) response {
@@ -336,7 +326,7 @@ func (s *Server) v2List(values url.Values) response {
 	// The list is in ID order, the final tie-break (IDs are unique).
 	sort.SliceStable(list, func(i, j int) bool {
 		for _, f := range q.sort {
-			if a, b := sortKey(f.name, list[i]), sortKey(f.name, list[j]); a != b {
+			if a, b := f.key(list[i]), f.key(list[j]); a != b {
 				return (a < b) != f.desc
 			}
 		}
