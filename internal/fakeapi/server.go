@@ -379,13 +379,7 @@ func phpInt(s string) int64 {
 		}
 		return int64(f)
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		if m[1][0] == '-' {
-			return math.MinInt64
-		}
-		return math.MaxInt64
-	}
+	n, _ := strconv.ParseInt(m[1], 10, 64) // out of range: saturated
 	return n
 }
 

@@ -58,10 +58,9 @@ func (t Ticket) clone() Ticket {
 	return t
 }
 
-// entry is the stored form of a ticket. Its ticket and raw bytes never change
-// after creation (a change replaces the entry), so request handlers can keep
-// using entries after releasing the lock; only elem, a render cache, is
-// written later.
+// entry is the stored form of a ticket. A change replaces the entry, so
+// handlers may use one after releasing the lock; only elem, a render
+// cache, is written later.
 type entry struct {
 	t    Ticket
 	raw  json.RawMessage // non-nil for PutRaw entries
@@ -178,9 +177,8 @@ func (s *Server) Get(id int64) (Ticket, bool) {
 	return e.t.clone(), true
 }
 
-// All returns every achievement ticket (deleted ones included, PutRaw
-// objects and leaderboard tickets not: v1 cannot reach those), by ID
-// ascending.
+// All returns every achievement ticket, deleted ones too, by ID ascending
+// (not PutRaw objects or leaderboard tickets: v1 cannot reach those).
 func (s *Server) All() []Ticket { return s.all(false) }
 
 // AllV2 returns every ticket of the world, leaderboard tickets included
@@ -199,9 +197,8 @@ func (s *Server) all(leaderboards bool) []Ticket {
 	return out
 }
 
-// Open returns the open list in served order. A PutRaw object appears as a
-// Ticket holding only its ID and ReportedAt, so len(Open()) is the served
-// OpenTickets.
+// Open returns the open list in served order (a PutRaw object as a Ticket
+// with only ID and ReportedAt), so len(Open()) is the served OpenTickets.
 func (s *Server) Open() []Ticket {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -265,8 +262,8 @@ func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) 
 	s.putLocked(t, false)
 }
 
-// restate moves t to state as SetState describes; resolution gives the time
-// and user of a move to Resolved or Closed.
+// restate moves t to state as SetState describes; resolution gives the
+// time and user of a resolution.
 func restate(t *Ticket, state int, resolution func() (time.Time, string)) {
 	wasResolved := isResolvedState(t.ReportState)
 	t.ReportState = state
@@ -298,10 +295,8 @@ func (s *Server) Delete(id int64) {
 	}
 }
 
-// PutRaw stores raw, verbatim and unchecked, as the open-list element with
-// that ID at the position its reportedAt gives it (served in the open list
-// and by i=). It replaces any ticket with that ID; Put or Delete of the ID
-// replaces or removes it.
+// PutRaw stores raw, verbatim, as the open-list (and i=) element with that
+// ID, placed by reportedAt, in place of anything with that ID.
 func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -357,16 +352,9 @@ func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
 	return zero, false
 }
 
-// Leaderboard tickets are made from their own random stream, in ID gaps the
-// v1 generator leaves (v1 answers 404 for those IDs either way), so a
-// seed's v1 answers are those of a world without them.
-
-// lbGapShare is the share of v1's missing IDs that hold a leaderboard
-// ticket (the rest stay missing for both APIs).
-const lbGapShare = 0.35
-
-// addLeaderboardTickets fills some of the generated world's ID gaps with
-// leaderboard tickets; New calls it once.
+// addLeaderboardTickets fills about a third of the ID gaps the generator
+// left (404 for v1 either way) with leaderboard tickets, drawn from their
+// own stream, so a seed's v1 answers are those of a world without them.
 func (s *Server) addLeaderboardTickets() {
 	s.lbRNG = rand.New(rand.NewSource(s.opts.Seed ^ 0x1eade7b0a7d))
 	rng := s.lbRNG
@@ -374,7 +362,7 @@ func (s *Server) addLeaderboardTickets() {
 	for i := 1; i < len(ids); i++ {
 		a, b := s.tickets[ids[i-1]], s.tickets[ids[i]]
 		for id := ids[i-1] + 1; id < ids[i]; id++ {
-			if rng.Float64() >= lbGapShare {
+			if rng.Float64() >= 0.35 {
 				continue
 			}
 			at := a.t.ReportedAt
