@@ -167,7 +167,7 @@ type sortField struct {
 // sorts it ascending (stored times are whole seconds).
 var v2Sorts = map[string]func(e *entry) int64{
 	"id":         func(e *entry) int64 { return e.t.ID },
-	"reportedAt": func(e *entry) int64 { return e.at },
+	"reportedAt": func(e *entry) int64 { return e.t.ReportedAt.Unix() },
 	"state":      func(e *entry) int64 { return int64(e.t.ReportState) },
 	"resolvedAt": func(e *entry) int64 {
 		if e.t.ResolvedAt == nil {

@@ -64,12 +64,7 @@ func (t Ticket) clone() Ticket {
 type entry struct {
 	t    Ticket
 	raw  json.RawMessage // non-nil for PutRaw entries
-	at   int64           // ReportedAt in Unix seconds: the list sort key
 	elem atomic.Pointer[[]byte]
-}
-
-func newEntry(t Ticket) *entry {
-	return &entry{t: t, at: t.ReportedAt.Unix()}
 }
 
 // listBytes is the entry's element in RecentTickets / Tickets, rendered once.
@@ -87,7 +82,7 @@ func (e *entry) listBytes() []byte {
 
 // served orders entries as the open list serves them: ReportedAt desc, ID desc.
 func served(a, b *entry) int {
-	return cmp.Or(cmp.Compare(b.at, a.at), cmp.Compare(b.t.ID, a.t.ID))
+	return cmp.Or(b.t.ReportedAt.Compare(a.t.ReportedAt), cmp.Compare(b.t.ID, a.t.ID))
 }
 
 func (e *entry) belongsInOpen() bool {
@@ -105,7 +100,7 @@ func (s *Server) unindex(e *entry) {
 }
 
 func (s *Server) putLocked(t Ticket, bulk bool) {
-	s.store(newEntry(t), bulk)
+	s.store(&entry{t: t}, bulk)
 	s.games[t.GameID] = gameInfo{t.GameTitle, t.ConsoleName, t.GameIcon}
 }
 
@@ -130,7 +125,7 @@ func (s *Server) store(e *entry, bulk bool) {
 		s.open = slices.Insert(s.open, i, e)
 	}
 	s.maxID = max(s.maxID, t.ID)
-	s.clock = max(s.clock, e.at)
+	s.clock = max(s.clock, t.ReportedAt.Unix())
 	if t.ResolvedAt != nil {
 		s.clock = max(s.clock, t.ResolvedAt.Unix())
 	}
@@ -300,9 +295,7 @@ func (s *Server) Delete(id int64) {
 func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := newEntry(Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)})
-	e.raw = slices.Clone(raw)
-	s.store(e, false)
+	s.store(&entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}, false)
 }
 
 // Churn applies n random events, drawing every choice from rng, so the same
@@ -366,7 +359,7 @@ func (s *Server) addLeaderboardTickets() {
 				continue
 			}
 			at := a.t.ReportedAt
-			if span := b.at - a.at; span > 0 {
+			if span := b.t.ReportedAt.Unix() - a.t.ReportedAt.Unix(); span > 0 {
 				at = at.Add(time.Duration(rng.Int63n(span)) * time.Second)
 			}
 			open := rng.Float64() < s.opts.OpenShare
