@@ -107,46 +107,32 @@ func renderV1(t *Ticket, single bool) []byte {
 // pairs above the BMP), HTML characters left alone. Consumers therefore see
 // the same escape sequences the real site sends.
 func phpJSON(o object) []byte {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	appendJSON(&buf, enc, o)
-	return phpEscape(buf.Bytes())
+	b, err := o.MarshalJSON()
+	if err != nil { // only our own plain values reach encoding/json
+		panic("fakeapi: marshal: " + err.Error())
+	}
+	return phpEscape(b)
 }
 
-// appendJSON writes objects and lists of them member by member, and any
-// other value as encoding/json does (enc writes to buf).
-func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
-	switch v := v.(type) {
-	case object:
-		buf.WriteByte('{')
-		for i, f := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			buf.WriteByte('"')
-			buf.WriteString(f.key)
-			buf.WriteString(`":`)
-			appendJSON(buf, enc, f.val)
+// MarshalJSON writes the members in order, HTML characters unescaped;
+// encoding/json calls it for nested objects and lists of them.
+func (o object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			buf.WriteByte(',')
 		}
-		buf.WriteByte('}')
-	case []object:
-		buf.WriteByte('[')
-		for i, o := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			appendJSON(buf, enc, o)
-		}
-		buf.WriteByte(']')
-	default:
-		if err := enc.Encode(v); err != nil {
-			// Only our own plain values reach here; they always marshal.
-			panic("fakeapi: marshal: " + err.Error())
+		buf.WriteString(`"` + f.key + `":`)
+		if err := enc.Encode(f.val); err != nil {
+			return nil, err
 		}
 		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // phpEscape rewrites Go JSON output into PHP's default escaping. It relies on
