@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand"
 	"net"
@@ -107,10 +108,7 @@ const gatewayPage = `<html>
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	switch f.Kind {
 	case FaultTooManyRequests:
-		secs := int((f.RetryAfter + time.Second - 1) / time.Second)
-		if f.RetryAfter <= 0 {
-			secs = 1
-		}
+		secs := max(1, int((f.RetryAfter+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		write(w, r, jsonResponse(http.StatusTooManyRequests, []byte(`{"message":"Too Many Attempts."}`)), false)
 	case FaultServerError:
@@ -124,11 +122,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 	case FaultHTML:
 		write(w, r, response{http.StatusOK, "text/html; charset=UTF-8", []byte(htmlErrorPage)}, false)
 	case FaultSlow:
-		d := f.Delay
-		if d <= 0 {
-			d = 2 * time.Second
-		}
-		return !sleepCtx(r.Context(), d)
+		return !sleepCtx(r.Context(), cmp.Or(max(f.Delay, 0), 2*time.Second))
 	case FaultReset:
 		reset(w)
 	default: // FaultTruncated cuts the normal answer short

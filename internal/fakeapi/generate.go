@@ -11,11 +11,9 @@ import (
 	"time"
 )
 
-// The generator builds a catalogue (consoles, games, achievements, users) and
-// then tickets against it. Every choice comes from the *rand.Rand it is given,
-// so a seed fully determines the world. The content is synthetic (no real
-// user names) but shaped like the real site's data, including the awkward
-// parts consumers must survive.
+// The generator builds a catalogue (consoles, games, achievements, users),
+// then tickets against it, every choice from the *rand.Rand it is given. The
+// content is synthetic but shaped like the site's, awkward parts included.
 
 type console struct {
 	name  string

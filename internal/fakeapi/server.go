@@ -282,9 +282,7 @@ func withArray(head []byte, key string, list []*entry) []byte {
 }
 
 func (s *Server) ticketResponse(id int64) response {
-	s.mu.RLock()
-	e := s.tickets[id]
-	s.mu.RUnlock()
+	e := s.entry(id)
 	switch {
 	case e == nil || e.t.Deleted || e.t.LeaderboardID != 0: // v1 knows no leaderboard tickets
 		return notFound("Ticket", id)

@@ -13,15 +13,9 @@ import (
 	"strings"
 )
 
-// The v2 API: the JSON:API resource /api/v2/tickets (a collection) and
-// /api/v2/tickets/{id}, served from the same world as v1, with the faults,
-// latency and hook of every request. What it adds to the world is the
-// leaderboard tickets, which v1 never shows.
-//
-// Visibility follows the site's source for an ordinary key: every ticket but
-// the quarantined and the (soft-)deleted ones. Unlike v1's open list it also
-// shows tickets of unofficial achievements. PutRaw objects are v1 fixtures
-// and are not served by v2.
+// The v2 API shows an ordinary key every ticket but the quarantined and
+// deleted ones, as the site's source does: leaderboard tickets and those of
+// unofficial achievements too. PutRaw objects are v1 fixtures it never shows.
 
 // Leaderboard ticket types. They have no legacy code on the site; these
 // simulator-only codes stand for them in Ticket.ReportType.
@@ -74,8 +68,7 @@ func v2Error(status int, title, detail string) response {
 	return v2Response(status, object{{"jsonapi", jsonAPI}, {"errors", []object{item}}})
 }
 
-// renderV2 is t as a JSON:API resource, fields in the order the site sends
-// them.
+// renderV2 is t as a JSON:API resource, fields in the site's order.
 func renderV2(t *Ticket) object {
 	id := strconv.FormatInt(t.ID, 10)
 	kind, kindID, title := "achievement", t.AchievementID, t.AchievementTitle
@@ -140,9 +133,7 @@ func (s *Server) respondV2(r *http.Request) response {
 	}
 	s.count("v2_ticket")
 	id, err := strconv.ParseInt(strings.TrimPrefix(rest, "/"), 10, 64)
-	s.mu.RLock()
-	e := s.tickets[id]
-	s.mu.RUnlock()
+	e := s.entry(id)
 	if err != nil || id <= 0 || e == nil || !e.visibleV2() {
 		return v2Error(http.StatusNotFound, "Not Found", "")
 	}

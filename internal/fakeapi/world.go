@@ -160,12 +160,16 @@ func (s *Server) Put(t Ticket) {
 	s.putLocked(t, false)
 }
 
+func (s *Server) entry(id int64) *entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tickets[id]
+}
+
 // Get returns the ticket with that ID, also when it is deleted (Deleted is
 // then true). Objects stored with PutRaw are not tickets: ok is false.
 func (s *Server) Get(id int64) (Ticket, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e := s.tickets[id]
+	e := s.entry(id)
 	if e == nil || e.raw != nil {
 		return Ticket{}, false
 	}
