@@ -22,9 +22,8 @@ const (
 	FaultServerError
 	// FaultHTML answers 200 with an HTML error page (text/html).
 	FaultHTML
-	// FaultTruncated sends the normal response's headers, with the full
-	// Content-Length, and only the first half of its body, then closes the
-	// connection: the client sees an unexpected EOF.
+	// FaultTruncated sends the normal headers (full Content-Length) and half
+	// the body, then closes the connection: the client sees an unexpected EOF.
 	FaultTruncated
 	// FaultSlow waits Delay (default 2s) and then answers normally; a
 	// request whose context ends first gets nothing.

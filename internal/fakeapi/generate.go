@@ -292,10 +292,9 @@ func (c *catalogue) pickGame(rng *rand.Rand) int {
 	return int(x * x * float64(len(c.games)))
 }
 
-// newTicket builds a ticket for a random achievement. When open is true the
-// state is Open or Request, otherwise one of the closed-out states (with a
-// rare code the enum does not know) and, if resolved, a ResolvedAt after at
-// but not after limit.
+// newTicket builds a ticket for a random achievement: Open or Request if
+// open, else closed out (rarely with a code the enum lacks) and, if
+// resolved, with a ResolvedAt from at to limit.
 func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
 	g := c.games[c.pickGame(rng)]
 	a := oneOf(rng, g.achs)
@@ -346,10 +345,8 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 var lbTitles = []string{"Fastest Time", "High Score", "Any% Speedrun", "Boss Rush Time", "Most Coins",
 	"Time Attack: Stage 1", "Lowest Score", "Longest Combo", "Survival Mode", "100% Time", "Ghost Race"}
 
-// newLeaderboardTicket builds a ticket for one of the five leaderboards of a
-// random game, as newTicket does for achievements. The leaderboard's ID,
-// title and author derive from the game's place in the catalogue, so
-// nothing is stored.
+// newLeaderboardTicket is newTicket for one of a random game's five
+// leaderboards, whose ID, title and author derive from the game's index.
 func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
 	gi := c.pickGame(rng)
 	g := c.games[gi]

@@ -31,9 +31,8 @@ const (
 	TypeDidNotTrigger        = 2
 )
 
-// stateLabels mirrors RAWeb's TicketState::label() ("Pending Review" is the
-// label of Quarantined); a code the enum does not know gets the old
-// toString default "Invalid state". typeLabels mirrors TicketType::toString.
+// stateLabels mirrors RAWeb's TicketState::label() (an unknown code gets the
+// old toString's "Invalid state"), typeLabels TicketType::toString.
 var (
 	stateLabels = map[int]string{StateClosed: "Closed", StateOpen: "Open", StateResolved: "Resolved",
 		StateRequest: "Request", StateQuarantined: "Pending Review"}
@@ -56,11 +55,10 @@ type field struct {
 // do: the key order of every answer is part of what a consumer sees.
 type object []field
 
-// renderV1 renders t as an element of RecentTickets (and of the game mode's
-// Tickets), in the order RAWeb's $getTicketsInfo builds it, or with single
-// as the i= answer: the columns of getTicket()'s SELECT in their order, then
-// the two descriptions and the URL that API_GetTicketData.php appends. The
-// ULID fields sit right after the user name they belong to.
+// renderV1 renders t as an element of RecentTickets or Tickets, in the order
+// RAWeb's $getTicketsInfo builds it, or with single as the i= answer:
+// getTicket()'s SELECT columns, then the descriptions and URL the endpoint
+// appends. A ULID follows the user name it belongs to.
 func renderV1(t *Ticket, single bool) []byte {
 	var resolvedAt any // null
 	if t.ResolvedAt != nil {
@@ -102,10 +100,9 @@ func renderV1(t *Ticket, single bool) []byte {
 	return phpJSON(slices.Concat(o, object{typeDesc}, people, object{state, stateDesc, hardcore}))
 }
 
-// phpJSON renders o the way PHP's json_encode does by default: members in
-// order, "/" as "\/" and every non-ASCII character as \uXXXX (surrogate
-// pairs above the BMP), HTML characters left alone. Consumers therefore see
-// the same escape sequences the real site sends.
+// phpJSON renders o as PHP's json_encode does by default, so consumers see
+// the site's escapes: "/" as "\/", non-ASCII as \uXXXX (surrogate pairs
+// above the BMP), HTML characters left alone.
 func phpJSON(o object) []byte {
 	b, err := o.MarshalJSON()
 	if err != nil { // only our own plain values reach encoding/json

@@ -129,10 +129,10 @@ func (s *Server) callHook(r *http.Request) {
 // SetLatency sets the delay added to every API request.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
-// Requests counts API requests by mode: "list", "ticket", "game",
-// "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
-// "v2_unauthorized" and "v2_disabled", plus "fault" for each injected fault
-// (a slow or truncated answer also counts under its mode).
+// Requests counts API requests by mode ("list", "ticket", "game",
+// "most_reported", "unauthorized", "v2_list", "v2_ticket", "v2_unauthorized",
+// "v2_disabled") and injected faults ("fault"; slow or truncated answers
+// also count under their mode).
 func (s *Server) Requests() map[string]int {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -292,11 +292,10 @@ func (s *Server) ticketResponse(id int64) response {
 	return jsonResponse(http.StatusOK, renderV1(&e.t, true))
 }
 
-// gameResponse follows the source: Ticket::forGame($game) restricted to
-// promoted (default) or unofficial (f=5) achievements, every state, ordered
-// by ReportedAt desc and paged with o/c. "OpenTickets" is that query's
-// count(), so it counts the game's tickets in every state, not only open
-// ones. "Tickets" is present only with d=1.
+// gameResponse follows the source: Ticket::forGame($game) on promoted (or,
+// f=5, unofficial) achievements, every state, ReportedAt desc, paged with
+// o/c. "OpenTickets" is that query's count(), so not only open ones;
+// "Tickets" comes only with d=1.
 func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, count int64) response {
 	s.mu.RLock()
 	g, ok := s.games[gameID]

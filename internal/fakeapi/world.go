@@ -40,11 +40,9 @@ type Ticket struct {
 	Promoted bool
 	// Deleted tickets (soft-deleted on the site) 404 in every mode.
 	Deleted bool
-	// LeaderboardID is set (with LeaderboardTitle) on a leaderboard ticket:
-	// only the v2 API serves those (see v2.go); v1 answers 404 and never
-	// lists them, and All leaves them out. The Achievement* fields are then
-	// empty except AchievementAuthor (the leaderboard's author), and
-	// ReportType holds one of the TypeLeaderboard* codes.
+	// LeaderboardID and LeaderboardTitle are set on a leaderboard ticket,
+	// served by v2 only (not by v1, not in All), whose Achievement* fields
+	// are empty but for the author and whose type is a TypeLeaderboard* code.
 	LeaderboardID    int64
 	LeaderboardTitle string
 }
@@ -236,12 +234,11 @@ func (s *Server) addTicketLocked(rng *rand.Rand, promotedOnly bool) int64 {
 	return id
 }
 
-// SetState moves a ticket to state as a user named by would (an empty by
-// acts as the server's Username). As RAWeb's ChangeTicketStateAction does,
-// moving to Resolved (2) or Closed (0) stamps ResolvedAt (simulated clock)
-// and ResolvedBy/ResolvedByULID; leaving those states for any other clears
-// them; other moves (e.g. Open -> Quarantined) leave them alone. Unknown or
-// deleted IDs are ignored.
+// SetState moves a ticket to state as user by (empty: Username) would. As
+// RAWeb's ChangeTicketStateAction does, moving to Resolved or Closed stamps
+// ResolvedAt (simulated clock), ResolvedBy and ResolvedByULID; leaving those
+// two states clears them; other moves leave them. Unknown or deleted IDs
+// are ignored.
 func (s *Server) SetState(id int64, state int, by string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
