@@ -320,11 +320,8 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		return t
 	}
 	resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
-	if resolved.After(limit) {
+	if resolved.After(limit) { // at <= limit
 		resolved = limit
-	}
-	if resolved.Before(at) {
-		resolved = at
 	}
 	t.ResolvedAt = &resolved
 	// A few old tickets lost their resolver (deleted account): null.

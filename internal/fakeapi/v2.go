@@ -52,8 +52,6 @@ func v2Name(names map[int]string, code int) string {
 // VisibleV2 reports whether the v2 API shows t to an ordinary key.
 func VisibleV2(t Ticket) bool { return !t.Deleted && t.ReportState != StateQuarantined }
 
-func (e *entry) visibleV2() bool { return e.raw == nil && VisibleV2(e.t) }
-
 var jsonAPI = object{{"version", "1.0"}}
 
 func v2Response(status int, doc object) response {
@@ -75,7 +73,7 @@ func renderV2(t *Ticket) object {
 	if t.LeaderboardID != 0 {
 		kind, kindID, title = "leaderboard", t.LeaderboardID, t.LeaderboardTitle
 	}
-	var hardcore, resolvedAt, gameID, gameTitle, gameIcon, system, reporter, author any
+	var hardcore, resolvedAt, gameID, gameTitle, gameIcon, system any
 	if t.Hardcore != nil {
 		hardcore = *t.Hardcore == 1
 	}
@@ -87,12 +85,6 @@ func renderV2(t *Ticket) object {
 		if t.GameIcon != "" {
 			gameIcon = mediaURL + t.GameIcon
 		}
-	}
-	if t.ReportedBy != "" {
-		reporter = t.ReportedBy
-	}
-	if t.AchievementAuthor != "" {
-		author = t.AchievementAuthor
 	}
 	return object{
 		{"type", "tickets"},
@@ -111,12 +103,19 @@ func renderV2(t *Ticket) object {
 			{"gameTitle", gameTitle},
 			{"gameIconUrl", gameIcon},
 			{"systemName", system},
-			{"reporterDisplayName", reporter},
+			{"reporterDisplayName", nullIfEmpty(t.ReportedBy)},
 			{"resolverDisplayName", t.ResolvedBy},
-			{"authorDisplayName", author},
+			{"authorDisplayName", nullIfEmpty(t.AchievementAuthor)},
 		}},
 		{"links", object{{"self", siteURL + v2Prefix + "/" + id}, {"webUrl", siteURL + "/tickets/" + id}}},
 	}
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // respondV2 authenticates by the X-API-Key header and answers a v2 request.
@@ -134,7 +133,7 @@ func (s *Server) respondV2(r *http.Request) response {
 	s.count("v2_ticket")
 	id, err := strconv.ParseInt(strings.TrimPrefix(rest, "/"), 10, 64)
 	e := s.entry(id)
-	if err != nil || id <= 0 || e == nil || !e.visibleV2() {
+	if err != nil || id <= 0 || e == nil || e.raw != nil || !VisibleV2(e.t) {
 		return v2Error(http.StatusNotFound, "Not Found", "")
 	}
 	self := siteURL + v2Prefix + "/" + strconv.FormatInt(id, 10)
@@ -294,7 +293,7 @@ func parseV2Query(q url.Values) (v2Query, error) {
 }
 
 func (q *v2Query) match(e *entry) bool {
-	return e != nil && e.visibleV2() && !slices.ContainsFunc(q.filters, func(keep func(*Ticket) bool) bool { return !keep(&e.t) })
+	return e != nil && e.raw == nil && VisibleV2(e.t) && !slices.ContainsFunc(q.filters, func(keep func(*Ticket) bool) bool { return !keep(&e.t) })
 }
 
 func (s *Server) v2List(values url.Values) response {
