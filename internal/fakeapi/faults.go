@@ -41,8 +41,8 @@ type Fault struct {
 	Delay      time.Duration
 }
 
-// Enqueue appends faults to a FIFO queue; each following API request (with
-// or without a valid key) takes one, before anything else happens.
+// Enqueue queues faults; each following API request (with or without a
+// valid key) takes one, before anything else happens.
 func (s *Server) Enqueue(f ...Fault) {
 	s.ctl.Lock()
 	s.faults = append(s.faults, f...)
@@ -50,8 +50,7 @@ func (s *Server) Enqueue(f ...Fault) {
 }
 
 // SetFaultRate makes each API request that finds the queue empty fail with
-// probability rate, with a fault kind drawn from rng (never FaultSlow).
-// A rate of 0 turns it off.
+// probability rate (0: off), a fault drawn from rng (never FaultSlow).
 func (s *Server) SetFaultRate(rate float64, rng *rand.Rand) {
 	s.ctl.Lock()
 	s.faultRate, s.faultRNG = rate, rng
@@ -94,9 +93,9 @@ const htmlErrorPage = `<!DOCTYPE html>
 `
 
 const gatewayPage = `<html>
-<head><title>%d %s</title></head>
+<head><title>%[1]d %[2]s</title></head>
 <body>
-<center><h1>%d %s</h1></center>
+<center><h1>%[1]d %[2]s</h1></center>
 <hr><center>nginx</center>
 </body>
 </html>
@@ -116,8 +115,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 			write(w, r, serverError(), false)
 			break
 		}
-		text := http.StatusText(status)
-		write(w, r, response{status, "text/html", fmt.Appendf(nil, gatewayPage, status, text, status, text)}, false)
+		write(w, r, response{status, "text/html", fmt.Appendf(nil, gatewayPage, status, http.StatusText(status))}, false)
 	case FaultHTML:
 		write(w, r, response{http.StatusOK, "text/html; charset=UTF-8", []byte(htmlErrorPage)}, false)
 	case FaultSlow:

@@ -45,10 +45,9 @@ type Options struct {
 	DisableV2 bool
 }
 
-// Server is the simulated API. It is an http.Handler serving
-// /API/API_GetTicketData.php and /API/API_GetTicketData, and the v2
-// resource /api/v2/tickets (see v2.go), from one world (mount it under a
-// prefix with http.StripPrefix). All methods are safe for concurrent use.
+// Server is the simulated API: an http.Handler serving one world at
+// /API/API_GetTicketData(.php) and /api/v2/tickets (mount it under a prefix
+// with http.StripPrefix). All methods are safe for concurrent use.
 type Server struct {
 	opts Options
 	cat  *catalogue

@@ -167,9 +167,8 @@ var v2Sorts = map[string]func(e *entry) int64{
 	},
 }
 
-// v2Filters are the comma-list filters: a ticket is kept when its value
-// (none if ok is false) is one of the listed values, each checked and
-// normalised by canon (nil: taken as is).
+// v2Filters are the comma-list filters: they keep a ticket whose value (if
+// ok) is one of the listed values, each checked and normalised by canon.
 var v2Filters = map[string]struct {
 	value func(t *Ticket) (v string, ok bool)
 	canon func(name, v string) (string, error)
