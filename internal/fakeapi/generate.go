@@ -169,8 +169,7 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 	c.reporters = uniqueNames(rng, 400+tickets/50, seen, true)
 
 	nGames := min(120+tickets/500, 800)
-	gameID := int64(1000)
-	achID := int64(10000)
+	gameID, achID := int64(1000), int64(10000)
 	for range nGames {
 		gameID += 1 + int64(rng.Intn(60))
 		g := &game{id: gameID, console: rng.Intn(len(consoles)), title: gameTitle(rng),

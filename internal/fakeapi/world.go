@@ -222,12 +222,9 @@ func (s *Server) AddTickets(n int) []int64 {
 func (s *Server) addTicketLocked(rng *rand.Rand, promotedOnly bool) int64 {
 	id := s.maxID + 1 + int64(rng.Intn(2))
 	at := s.tick(rng, 300)
-	var t Ticket
-	for tries := 0; ; tries++ {
+	t := s.cat.newTicket(rng, id, at, true, at)
+	for tries := 0; promotedOnly && !t.Promoted && tries <= 20; tries++ {
 		t = s.cat.newTicket(rng, id, at, true, at)
-		if t.Promoted || !promotedOnly || tries > 20 {
-			break
-		}
 	}
 	t.Promoted = t.Promoted || promotedOnly
 	s.putLocked(t, false)
@@ -250,9 +247,7 @@ func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) 
 	if e == nil || e.raw != nil || e.t.Deleted {
 		return
 	}
-	if by == "" {
-		by = s.opts.Username
-	}
+	by = cmp.Or(by, s.opts.Username)
 	t := e.t.clone()
 	restate(&t, state, func() (time.Time, string) { return s.tick(rng, 120), by })
 	s.putLocked(t, false)
