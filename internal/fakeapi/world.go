@@ -329,16 +329,12 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 // pickRandom makes up to 8 random draws from list and returns the first
 // value ok accepts.
 func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
-	for range 8 {
-		if len(list) == 0 {
-			break
-		}
+	for i := 0; i < 8 && len(list) > 0; i++ {
 		if v := oneOf(rng, list); ok(v) {
 			return v, true
 		}
 	}
-	var zero T
-	return zero, false
+	return *new(T), false
 }
 
 // addLeaderboardTickets fills about a third of the ID gaps the generator
