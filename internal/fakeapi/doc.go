@@ -9,8 +9,7 @@
 // (429, 5xx, HTML error pages, truncated bodies, slow answers, resets).
 // The same world is also served through the JSON:API resource
 // /api/v2/tickets (v2.go), which adds the leaderboard tickets v1 never
-// shows; Options.DisableV2 or SetV2 turn it into a 404, like a site without
-// it.
+// shows; Options.DisableV2 turns it into a 404, like a site without it.
 //
 // The world (games, achievements, users, tickets) is generated from a seed,
 // so the same Options always give the same world; the methods of Server let a

@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand"
 	"net"
@@ -21,9 +22,8 @@ const (
 	FaultServerError
 	// FaultHTML answers 200 with an HTML error page (text/html).
 	FaultHTML
-	// FaultTruncated sends the normal response's headers, with the full
-	// Content-Length, and only the first half of its body, then closes the
-	// connection: the client sees an unexpected EOF.
+	// FaultTruncated sends the normal headers (full Content-Length) and half
+	// the body, then closes the connection: the client sees an unexpected EOF.
 	FaultTruncated
 	// FaultSlow waits Delay (default 2s) and then answers normally; a
 	// request whose context ends first gets nothing.
@@ -41,8 +41,8 @@ type Fault struct {
 	Delay      time.Duration
 }
 
-// Enqueue appends faults to a FIFO queue; each following API request (with
-// or without a valid key) takes one, before anything else happens.
+// Enqueue queues faults; each following API request (with or without a
+// valid key) takes one, before anything else happens.
 func (s *Server) Enqueue(f ...Fault) {
 	s.ctl.Lock()
 	s.faults = append(s.faults, f...)
@@ -50,8 +50,7 @@ func (s *Server) Enqueue(f ...Fault) {
 }
 
 // SetFaultRate makes each API request that finds the queue empty fail with
-// probability rate, with a fault kind drawn from rng (never FaultSlow).
-// A rate of 0 turns it off.
+// probability rate (0: off), a fault drawn from rng (never FaultSlow).
 func (s *Server) SetFaultRate(rate float64, rng *rand.Rand) {
 	s.ctl.Lock()
 	s.faultRate, s.faultRNG = rate, rng
@@ -94,9 +93,9 @@ const htmlErrorPage = `<!DOCTYPE html>
 `
 
 const gatewayPage = `<html>
-<head><title>%d %s</title></head>
+<head><title>%[1]d %[2]s</title></head>
 <body>
-<center><h1>%d %s</h1></center>
+<center><h1>%[1]d %[2]s</h1></center>
 <hr><center>nginx</center>
 </body>
 </html>
@@ -107,10 +106,7 @@ const gatewayPage = `<html>
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	switch f.Kind {
 	case FaultTooManyRequests:
-		secs := int((f.RetryAfter + time.Second - 1) / time.Second)
-		if f.RetryAfter <= 0 {
-			secs = 1
-		}
+		secs := max(1, int((f.RetryAfter+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		write(w, r, jsonResponse(http.StatusTooManyRequests, []byte(`{"message":"Too Many Attempts."}`)), false)
 	case FaultServerError:
@@ -119,16 +115,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 			write(w, r, serverError(), false)
 			break
 		}
-		text := http.StatusText(status)
-		write(w, r, response{status, "text/html", fmt.Appendf(nil, gatewayPage, status, text, status, text)}, false)
+		write(w, r, response{status, "text/html", fmt.Appendf(nil, gatewayPage, status, http.StatusText(status))}, false)
 	case FaultHTML:
 		write(w, r, response{http.StatusOK, "text/html; charset=UTF-8", []byte(htmlErrorPage)}, false)
 	case FaultSlow:
-		d := f.Delay
-		if d <= 0 {
-			d = 2 * time.Second
-		}
-		return !sleepCtx(r.Context(), d)
+		return !sleepCtx(r.Context(), cmp.Or(max(f.Delay, 0), 2*time.Second))
 	case FaultReset:
 		reset(w)
 	default: // FaultTruncated cuts the normal answer short

@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -10,11 +11,9 @@ import (
 	"time"
 )
 
-// The generator builds a catalogue (consoles, games, achievements, users) and
-// then tickets against it. Every choice comes from the *rand.Rand it is given,
-// so a seed fully determines the world. The content is synthetic (no real
-// user names) but shaped like the real site's data, including the awkward
-// parts consumers must survive.
+// The generator builds a catalogue (consoles, games, achievements, users),
+// then tickets against it, every choice from the *rand.Rand it is given. The
+// content is synthetic but shaped like the site's, awkward parts included.
 
 type console struct {
 	name  string
@@ -71,14 +70,6 @@ type catalogue struct {
 	games     []*game
 	devs      []string
 	reporters []string
-	ulids     map[string]string // cache of ULIDFor over devs and reporters
-}
-
-func (c *catalogue) ulid(name string) string {
-	if u, ok := c.ulids[name]; ok {
-		return u
-	}
-	return ULIDFor(name)
 }
 
 var (
@@ -176,14 +167,9 @@ func newCatalogue(rng *rand.Rand, tickets int) *catalogue {
 	seen := map[string]bool{}
 	c.devs = uniqueNames(rng, 60, seen, false)
 	c.reporters = uniqueNames(rng, 400+tickets/50, seen, true)
-	c.ulids = make(map[string]string, len(seen))
-	for name := range seen {
-		c.ulids[name] = ULIDFor(name)
-	}
 
 	nGames := min(120+tickets/500, 800)
-	gameID := int64(1000)
-	achID := int64(10000)
+	gameID, achID := int64(1000), int64(10000)
 	for range nGames {
 		gameID += 1 + int64(rng.Intn(60))
 		g := &game{id: gameID, console: rng.Intn(len(consoles)), title: gameTitle(rng),
@@ -305,10 +291,9 @@ func (c *catalogue) pickGame(rng *rand.Rand) int {
 	return int(x * x * float64(len(c.games)))
 }
 
-// newTicket builds a ticket for a random achievement. When open is true the
-// state is Open or Request, otherwise one of the closed-out states (with a
-// rare code the enum does not know) and, if resolved, a ResolvedAt after at
-// but not after limit.
+// newTicket builds a ticket for a random achievement: Open or Request if
+// open, else closed out (rarely with a code the enum lacks) and, if
+// resolved, with a ResolvedAt from at to limit.
 func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
 	g := c.games[c.pickGame(rng)]
 	a := oneOf(rng, g.achs)
@@ -317,14 +302,14 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 	t := Ticket{
 		ID: id, AchievementID: a.id, AchievementTitle: a.title, AchievementDesc: a.desc,
 		AchievementType: clonePtr(a.typ), Points: a.points, BadgeName: a.badge,
-		AchievementAuthor: a.author, AchievementAuthorULID: c.ulid(a.author),
+		AchievementAuthor: a.author, AchievementAuthorULID: ULIDFor(a.author),
 		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
-		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		ReportedAt: at, ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: ULIDFor(reporter),
 		Promoted: a.promoted,
 	}
 	// 3 is a code newer than the consumer knows.
 	t.ReportType = choose(rng, []float64{0.75, 0.99}, TypeDidNotTrigger, TypeTriggeredAtWrongTime, 3)
-	t.Hardcore = choose(rng, []float64{0.60, 0.85}, intPtr(1), intPtr(0), nil)
+	t.Hardcore = choose(rng, []float64{0.60, 0.85}, new(1), new(0), nil)
 	if open {
 		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
@@ -334,11 +319,8 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		return t
 	}
 	resolved := at.Add(time.Duration(600+rng.Int63n(400*24*3600)) * time.Second)
-	if resolved.After(limit) {
+	if resolved.After(limit) { // at <= limit
 		resolved = limit
-	}
-	if resolved.Before(at) {
-		resolved = at
 	}
 	t.ResolvedAt = &resolved
 	// A few old tickets lost their resolver (deleted account): null.
@@ -350,7 +332,7 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 		case x < 0.45:
 			by = reporter // reporters close their own tickets
 		}
-		ulid := c.ulid(by)
+		ulid := ULIDFor(by)
 		t.ResolvedBy, t.ResolvedByULID = &by, &ulid
 	}
 	return t
@@ -359,10 +341,8 @@ func (c *catalogue) newTicket(rng *rand.Rand, id int64, at time.Time, open bool,
 var lbTitles = []string{"Fastest Time", "High Score", "Any% Speedrun", "Boss Rush Time", "Most Coins",
 	"Time Attack: Stage 1", "Lowest Score", "Longest Combo", "Survival Mode", "100% Time", "Ghost Race"}
 
-// newLeaderboardTicket builds a ticket for one of the five leaderboards of a
-// random game, as newTicket does for achievements. The leaderboard's ID,
-// title and author derive from the game's place in the catalogue, so
-// nothing is stored.
+// newLeaderboardTicket is newTicket for one of a random game's five
+// leaderboards, whose ID, title and author derive from the game's index.
 func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time, open bool, limit time.Time) Ticket {
 	gi := c.pickGame(rng)
 	g := c.games[gi]
@@ -372,13 +352,13 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 	reporter := oneOf(rng, c.reporters)
 	t := Ticket{
 		ID: id, LeaderboardID: 50000 + int64(n), LeaderboardTitle: lbTitles[n%len(lbTitles)],
-		AchievementAuthor: author, AchievementAuthorULID: c.ulid(author),
+		AchievementAuthor: author, AchievementAuthorULID: ULIDFor(author),
 		GameID: g.id, ConsoleName: con.name, GameTitle: g.title, GameIcon: g.icon,
 		ReportedAt: at, ReportType: TypeLeaderboardDidNotStart + rng.Intn(4),
-		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: c.ulid(reporter),
+		ReportNotes: reportNotes(rng, con), ReportedBy: reporter, ReportedByULID: ULIDFor(reporter),
 		Promoted: true,
 	}
-	t.Hardcore = choose(rng, []float64{0.5, 0.8}, intPtr(1), intPtr(0), nil)
+	t.Hardcore = choose(rng, []float64{0.5, 0.8}, new(1), new(0), nil)
 	if open {
 		t.ReportState = choose(rng, []float64{0.12}, StateRequest, StateOpen)
 		return t
@@ -393,7 +373,7 @@ func (c *catalogue) newLeaderboardTicket(rng *rand.Rand, id int64, at time.Time,
 		if rng.Intn(3) == 0 {
 			by = oneOf(rng, c.devs)
 		}
-		ulid := c.ulid(by)
+		ulid := ULIDFor(by)
 		t.ResolvedAt, t.ResolvedBy, t.ResolvedByULID = &r, &by, &ulid
 	}
 	return t
@@ -437,24 +417,17 @@ func ULIDFor(name string) string {
 	h2 := fnv.New64a()
 	h2.Write([]byte("ulid:" + name))
 	b := h2.Sum64()
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	ms := uint64(1672531200000) + a%(2*365*24*3600*1000) // 2023-01-01 + up to 2y
-	var out [26]byte
-	for i := 9; i >= 0; i-- {
-		out[i] = alphabet[ms&31]
-		ms >>= 5
-	}
-	// 80 random bits: 64 from b, 16 from the top of a.
-	hi, lo := a>>48, b
-	for i := 25; i >= 10; i-- {
-		out[i] = alphabet[lo&31]
-		lo = lo>>5 | (hi&31)<<59
-		hi >>= 5
-	}
-	return string(out[:])
+	// 10 characters for the 48-bit time (after two zero bits), 16 for 80
+	// random bits: the top 16 of a, then b.
+	var buf [18]byte
+	binary.BigEndian.PutUint64(buf[:8], ms<<14)
+	binary.BigEndian.PutUint16(buf[8:], uint16(a>>48))
+	binary.BigEndian.PutUint64(buf[10:], b)
+	return crockford.EncodeToString(buf[:8])[:10] + crockford.EncodeToString(buf[8:])
 }
 
-func intPtr(v int) *int { return &v }
+var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
 // clonePtr returns a pointer to a copy of *p, or nil.
 func clonePtr[T any](p *T) *T {

@@ -2,6 +2,7 @@ package fakeapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -30,23 +31,14 @@ const (
 	TypeDidNotTrigger        = 2
 )
 
-// stateLabels mirrors RAWeb's TicketState::label() ("Pending Review" is the
-// label of Quarantined); a code the enum does not know gets the old
-// toString default "Invalid state". typeLabels mirrors TicketType::toString.
+// stateLabels mirrors RAWeb's TicketState::label() (an unknown code gets the
+// old toString's "Invalid state"), typeLabels TicketType::toString.
 var (
 	stateLabels = map[int]string{StateClosed: "Closed", StateOpen: "Open", StateResolved: "Resolved",
 		StateRequest: "Request", StateQuarantined: "Pending Review"}
 	typeLabels = map[int]string{TypeTriggeredAtWrongTime: "Triggered at the wrong time",
 		TypeDidNotTrigger: "Did not trigger"}
 )
-
-// nameOf returns names[code], or unknown for a code names lacks.
-func nameOf(names map[int]string, code int, unknown string) string {
-	if s, ok := names[code]; ok {
-		return s
-	}
-	return unknown
-}
 
 func isOpenState(state int) bool { return state == StateOpen || state == StateRequest }
 
@@ -63,11 +55,10 @@ type field struct {
 // do: the key order of every answer is part of what a consumer sees.
 type object []field
 
-// renderV1 renders t as an element of RecentTickets (and of the game mode's
-// Tickets), in the order RAWeb's $getTicketsInfo builds it, or with single
-// as the i= answer: the columns of getTicket()'s SELECT in their order, then
-// the two descriptions and the URL that API_GetTicketData.php appends. The
-// ULID fields sit right after the user name they belong to.
+// renderV1 renders t as an element of RecentTickets or Tickets, in the order
+// RAWeb's $getTicketsInfo builds it, or with single as the i= answer:
+// getTicket()'s SELECT columns, then the descriptions and URL the endpoint
+// appends. A ULID follows the user name it belongs to.
 func renderV1(t *Ticket, single bool) []byte {
 	var resolvedAt any // null
 	if t.ResolvedAt != nil {
@@ -98,9 +89,9 @@ func renderV1(t *Ticket, single bool) []byte {
 		{"ResolvedBy", t.ResolvedBy},
 		{"ResolvedByULID", t.ResolvedByULID},
 	}
-	typeDesc := field{"ReportTypeDescription", nameOf(typeLabels, t.ReportType, "Invalid ticket type")}
+	typeDesc := field{"ReportTypeDescription", cmp.Or(typeLabels[t.ReportType], "Invalid ticket type")}
 	state := field{"ReportState", t.ReportState}
-	stateDesc := field{"ReportStateDescription", nameOf(stateLabels, t.ReportState, "Invalid state")}
+	stateDesc := field{"ReportStateDescription", cmp.Or(stateLabels[t.ReportState], "Invalid state")}
 	hardcore := field{"Hardcore", t.Hardcore}
 	if single {
 		url := field{"URL", siteURL + "/ticket/" + strconv.FormatInt(t.ID, 10)}
@@ -109,55 +100,36 @@ func renderV1(t *Ticket, single bool) []byte {
 	return phpJSON(slices.Concat(o, object{typeDesc}, people, object{state, stateDesc, hardcore}))
 }
 
-// phpJSON renders o the way PHP's json_encode does by default: members in
-// order, "/" as "\/" and every non-ASCII character as \uXXXX (surrogate
-// pairs above the BMP), HTML characters left alone. Consumers therefore see
-// the same escape sequences the real site sends.
+// phpJSON renders o as PHP's json_encode does by default, so consumers see
+// the site's escapes: "/" as "\/", non-ASCII as \uXXXX (surrogate pairs
+// above the BMP), HTML characters left alone.
 func phpJSON(o object) []byte {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	appendJSON(&buf, enc, o)
-	return phpEscape(buf.Bytes())
+	b, err := o.MarshalJSON()
+	if err != nil { // only our own plain values reach encoding/json
+		panic("fakeapi: marshal: " + err.Error())
+	}
+	return phpEscape(b)
 }
 
-// appendJSON writes objects and lists of them member by member, and any
-// other value as encoding/json does (enc writes to buf).
-func appendJSON(buf *bytes.Buffer, enc *json.Encoder, v any) {
-	switch v := v.(type) {
-	case object:
-		buf.WriteByte('{')
-		for i, f := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			buf.WriteByte('"')
-			buf.WriteString(f.key)
-			buf.WriteString(`":`)
-			appendJSON(buf, enc, f.val)
+// MarshalJSON writes the members in order, HTML characters unescaped;
+// encoding/json calls it for nested objects and lists of them.
+func (o object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			buf.WriteByte(',')
 		}
-		buf.WriteByte('}')
-	case []object:
-		buf.WriteByte('[')
-		for i, o := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			appendJSON(buf, enc, o)
-		}
-		buf.WriteByte(']')
-	case int:
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v), 10))
-	case int64:
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), v, 10))
-	default:
-		if err := enc.Encode(v); err != nil {
-			// Only our own plain values reach here; they always marshal.
-			panic("fakeapi: marshal: " + err.Error())
+		buf.WriteString(`"` + f.key + `":`)
+		if err := enc.Encode(f.val); err != nil {
+			return nil, err
 		}
 		buf.Truncate(buf.Len() - 1) // Encode's newline
 	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // phpEscape rewrites Go JSON output into PHP's default escaping. It relies on

@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"maps"
@@ -21,8 +22,7 @@ import (
 type Options struct {
 	// Seed drives the world generator: the same Options give the same world.
 	Seed int64
-	// Tickets is how many tickets are generated at start; 0 means 1000.
-	// Use Empty for a world without tickets.
+	// Tickets is how many tickets are generated at start (default 1000).
 	Tickets int
 	// Empty starts with no tickets (games and users still exist, so
 	// AddTickets and Churn work).
@@ -30,28 +30,24 @@ type Options struct {
 	// OpenShare is the share of generated tickets that are Open or Request
 	// (default 0.6).
 	OpenShare float64
-	// Username is the acting user for SetState with an empty "by"
-	// (default "demo"). Requests are authenticated by the key alone, as on
-	// the site, so z is not checked.
+	// Username acts for SetState with an empty "by" (default "demo").
+	// Requests are authenticated by the key alone, as on the site.
 	Username string
-	// APIKey is the only web API key (y) accepted (default "fake-api-key");
-	// any other answers 401.
+	// APIKey is the only key (y=, X-API-Key) accepted (default
+	// "fake-api-key"); any other answers 401.
 	APIKey string
-	// Start is the newest generated ReportedAt (default 2024-06-01 00:00:00
-	// UTC); older tickets go back about six years from it.
+	// Start is the newest generated ReportedAt (default 2024-06-01 UTC);
+	// older tickets go back about six years from it.
 	Start time.Time
-	// Latency is added to every API request before it is answered
-	// (respecting the request's context). SetLatency changes it later.
+	// Latency delays every API request (SetLatency changes it).
 	Latency time.Duration
-	// DisableV2 makes /api/v2/... answer 404, as a site without the v2
-	// API would (SetV2 changes it later).
+	// DisableV2 makes /api/v2/... answer 404, as a site without it would.
 	DisableV2 bool
 }
 
-// Server is the simulated API. It is an http.Handler serving
-// /API/API_GetTicketData.php and /API/API_GetTicketData, and the v2
-// resource /api/v2/tickets (see v2.go), from one world (mount it under a
-// prefix with http.StripPrefix). All methods are safe for concurrent use.
+// Server is the simulated API: an http.Handler serving one world at
+// /API/API_GetTicketData(.php) and /api/v2/tickets (mount it under a prefix
+// with http.StripPrefix). All methods are safe for concurrent use.
 type Server struct {
 	opts Options
 	cat  *catalogue
@@ -61,14 +57,12 @@ type Server struct {
 	ids     []int64  // every ID ever stored, in insertion order (for Churn)
 	byID    []int64  // every stored ID, ascending (All, v2's sort=id)
 	open    []*entry // the open list, sorted by served()
-	byGame  map[int64]map[int64]*entry
 	games   map[int64]gameInfo
 	maxID   int64
 	clock   int64 // simulated now, Unix seconds; never behind any stored time
 	rng     *rand.Rand
 	lbRNG   *rand.Rand // leaderboard tickets' own stream
 
-	v2Off   atomic.Bool
 	latency atomic.Int64 // time.Duration
 	hook    atomic.Pointer[func(*http.Request)]
 
@@ -99,19 +93,16 @@ func New(opts Options) *Server {
 		opts:    opts,
 		cat:     newCatalogue(rng, opts.Tickets),
 		tickets: make(map[int64]*entry, opts.Tickets),
-		byGame:  map[int64]map[int64]*entry{},
 		games:   map[int64]gameInfo{},
 		clock:   opts.Start.Unix(),
 		counts:  map[string]int{},
 	}
-	s.v2Off.Store(opts.DisableV2)
 	s.latency.Store(int64(opts.Latency))
 	for _, g := range s.cat.games {
 		s.games[g.id] = gameInfo{g.title, consoles[g.console].name, g.icon}
 	}
 	if !opts.Empty {
 		gen := s.cat.generateTickets(rng, opts.Tickets, opts.OpenShare, opts.Start)
-		s.ids = make([]int64, 0, len(gen))
 		for _, t := range gen {
 			s.putLocked(t, true)
 		}
@@ -125,8 +116,7 @@ func New(opts Options) *Server {
 }
 
 // SetHook sets a function called at the start of every authenticated API
-// request, before its response is computed and without any lock held, so it
-// may change the world.
+// request, without any lock held, so it may change the world.
 func (s *Server) SetHook(h func(r *http.Request)) { s.hook.Store(&h) }
 
 func (s *Server) callHook(r *http.Request) {
@@ -138,13 +128,10 @@ func (s *Server) callHook(r *http.Request) {
 // SetLatency sets the delay added to every API request.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
-// SetV2 turns the v2 API on or off (off: every /api/v2 path answers 404).
-func (s *Server) SetV2(enabled bool) { s.v2Off.Store(!enabled) }
-
-// Requests counts API requests by mode: "list", "ticket", "game",
-// "most_reported", "unauthorized", the v2 modes "v2_list", "v2_ticket",
-// "v2_unauthorized" and "v2_disabled", plus "fault" for each injected fault
-// (a slow or truncated answer also counts under its mode).
+// Requests counts API requests by mode ("list", "ticket", "game",
+// "most_reported", "unauthorized", "v2_list", "v2_ticket", "v2_unauthorized",
+// "v2_disabled") and injected faults ("fault"; slow or truncated answers
+// also count under their mode).
 func (s *Server) Requests() map[string]int {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -172,9 +159,8 @@ func notFound(what string, id int64) response {
 	return jsonResponse(http.StatusNotFound, phpJSON(object{{"error", what + " ID " + strconv.FormatInt(id, 10) + " not found"}}))
 }
 
-// serverError is Laravel's answer to an exception; a negative c leads to
-// one: limit() ignores a negative value, leaving "offset N" without LIMIT,
-// which MySQL rejects.
+// serverError is Laravel's answer to an exception, such as the one a
+// negative c causes (limit() ignores it, and MySQL rejects OFFSET alone).
 func serverError() response {
 	return jsonResponse(http.StatusInternalServerError, []byte(`{"message":"Server Error"}`))
 }
@@ -183,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	respond := s.respond
 	switch {
 	case r.URL.Path == v2Prefix || strings.HasPrefix(r.URL.Path, v2Prefix+"/"):
-		if s.v2Off.Load() {
+		if s.opts.DisableV2 {
 			s.count("v2_disabled")
 			write(w, r, v2Error(http.StatusNotFound, "Not Found", ""), false)
 			return
@@ -212,9 +198,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	write(w, r, respond(r), faulted && f.Kind == FaultTruncated)
 }
 
-// write sends resp. With truncated it declares the full length but sends
-// only half the body; net/http then closes the connection because the
-// handler wrote less than its Content-Length.
+// write sends resp; truncated, only half the body under the full
+// Content-Length, so net/http closes the connection.
 func write(w http.ResponseWriter, r *http.Request, resp response, truncated bool) {
 	w.Header().Set("Content-Type", resp.contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
@@ -266,7 +251,7 @@ func (s *Server) respond(r *http.Request) response {
 	return s.listResponse(offset, count)
 }
 
-// page returns the page of list at offset, of at most count items.
+// page returns at most count items of list from offset.
 func page[T any](list []T, offset, count int64) []T {
 	lo := min(offset, int64(len(list)))
 	hi := min(lo+count, int64(len(list)))
@@ -288,25 +273,15 @@ func (s *Server) listResponse(offset, count int64) response {
 
 // withArray appends ,"key":[elements] to a rendered JSON object.
 func withArray(head []byte, key string, list []*entry) []byte {
-	size := len(head) + len(key) + 8
-	for _, e := range list {
-		size += len(e.listBytes()) + 1
-	}
-	out := append(make([]byte, 0, size), head[:len(head)-1]...)
-	out = append(out, `,"`+key+`":[`...)
+	elems := make([][]byte, len(list))
 	for i, e := range list {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, e.listBytes()...)
+		elems[i] = e.listBytes()
 	}
-	return append(out, "]}"...)
+	return slices.Concat(head[:len(head)-1], []byte(`,"`+key+`":[`), bytes.Join(elems, []byte{','}), []byte("]}"))
 }
 
 func (s *Server) ticketResponse(id int64) response {
-	s.mu.RLock()
-	e := s.tickets[id]
-	s.mu.RUnlock()
+	e := s.entry(id)
 	switch {
 	case e == nil || e.t.Deleted || e.t.LeaderboardID != 0: // v1 knows no leaderboard tickets
 		return notFound("Ticket", id)
@@ -316,17 +291,16 @@ func (s *Server) ticketResponse(id int64) response {
 	return jsonResponse(http.StatusOK, renderV1(&e.t, true))
 }
 
-// gameResponse follows the source: Ticket::forGame($game) restricted to
-// promoted (default) or unofficial (f=5) achievements, every state, ordered
-// by ReportedAt desc and paged with o/c. "OpenTickets" is that query's
-// count(), so it counts the game's tickets in every state, not only open
-// ones. "Tickets" is present only with d=1.
+// gameResponse follows the source: Ticket::forGame($game) on promoted (or,
+// f=5, unofficial) achievements, every state, ReportedAt desc, paged with
+// o/c. "OpenTickets" is that query's count(), so not only open ones;
+// "Tickets" comes only with d=1.
 func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, count int64) response {
 	s.mu.RLock()
 	g, ok := s.games[gameID]
 	var list []*entry
-	for _, e := range s.byGame[gameID] {
-		if e.t.Promoted != unofficial {
+	for _, e := range s.tickets {
+		if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 && e.t.GameID == gameID && e.t.Promoted != unofficial {
 			list = append(list, e)
 		}
 	}
@@ -387,8 +361,8 @@ func param(q url.Values, key string) string {
 // whitespace, an optional sign and digits, an optional fraction or exponent.
 var phpNumber = regexp.MustCompile(`^[ \t\n\r\v\f]*([+-]?[0-9]+)(\.[0-9]*)?([eE][+-]?[0-9]+)?`)
 
-// phpInt is PHP's (int) cast of a query string: that prefix, truncated if it
-// is a float; anything unparsable is 0 and integer overflow saturates.
+// phpInt is PHP's (int) cast of a query string: that prefix, truncated if
+// a float; unparsable is 0 and integer overflow saturates.
 func phpInt(s string) int64 {
 	m := phpNumber.FindStringSubmatch(s)
 	switch {
@@ -401,13 +375,7 @@ func phpInt(s string) int64 {
 		}
 		return int64(f)
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		if m[1][0] == '-' {
-			return math.MinInt64
-		}
-		return math.MaxInt64
-	}
+	n, _ := strconv.ParseInt(m[1], 10, 64) // out of range: saturated
 	return n
 }
 

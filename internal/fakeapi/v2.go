@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -12,15 +13,9 @@ import (
 	"strings"
 )
 
-// The v2 API: the JSON:API resource /api/v2/tickets (a collection) and
-// /api/v2/tickets/{id}, served from the same world as v1, with the faults,
-// latency and hook of every request. What it adds to the world is the
-// leaderboard tickets, which v1 never shows.
-//
-// Visibility follows the site's source for an ordinary key: every ticket but
-// the quarantined and the (soft-)deleted ones. Unlike v1's open list it also
-// shows tickets of unofficial achievements. PutRaw objects are v1 fixtures
-// and are not served by v2.
+// The v2 API shows an ordinary key every ticket but the quarantined and
+// deleted ones, as the site's source does: leaderboard tickets and those of
+// unofficial achievements too. PutRaw objects are v1 fixtures it never shows.
 
 // Leaderboard ticket types. They have no legacy code on the site; these
 // simulator-only codes stand for them in Ticket.ReportType.
@@ -49,16 +44,13 @@ var (
 		TypeLeaderboardDidNotSubmit: "did_not_submit", TypeLeaderboardSubmittedWrongValue: "submitted_wrong_value"}
 )
 
-// V2State is the v2 name of a legacy state code.
-func V2State(code int) string { return nameOf(v2States, code, "unknown_"+strconv.Itoa(code)) }
-
-// V2Type is the v2 name of a ticket's type code (legacy or TypeLeaderboard*).
-func V2Type(code int) string { return nameOf(v2Types, code, "unknown_"+strconv.Itoa(code)) }
+// v2Name is the v2 name of a state or type code.
+func v2Name(names map[int]string, code int) string {
+	return cmp.Or(names[code], "unknown_"+strconv.Itoa(code))
+}
 
 // VisibleV2 reports whether the v2 API shows t to an ordinary key.
 func VisibleV2(t Ticket) bool { return !t.Deleted && t.ReportState != StateQuarantined }
-
-func (e *entry) visibleV2() bool { return e.raw == nil && VisibleV2(e.t) }
 
 var jsonAPI = object{{"version", "1.0"}}
 
@@ -74,15 +66,14 @@ func v2Error(status int, title, detail string) response {
 	return v2Response(status, object{{"jsonapi", jsonAPI}, {"errors", []object{item}}})
 }
 
-// renderV2 is t as a JSON:API resource, fields in the order the site sends
-// them.
+// renderV2 is t as a JSON:API resource, fields in the site's order.
 func renderV2(t *Ticket) object {
 	id := strconv.FormatInt(t.ID, 10)
 	kind, kindID, title := "achievement", t.AchievementID, t.AchievementTitle
 	if t.LeaderboardID != 0 {
 		kind, kindID, title = "leaderboard", t.LeaderboardID, t.LeaderboardTitle
 	}
-	var hardcore, resolvedAt, gameID, gameTitle, gameIcon, system, reporter, author any
+	var hardcore, resolvedAt, gameID, gameTitle, gameIcon, system any
 	if t.Hardcore != nil {
 		hardcore = *t.Hardcore == 1
 	}
@@ -95,18 +86,12 @@ func renderV2(t *Ticket) object {
 			gameIcon = mediaURL + t.GameIcon
 		}
 	}
-	if t.ReportedBy != "" {
-		reporter = t.ReportedBy
-	}
-	if t.AchievementAuthor != "" {
-		author = t.AchievementAuthor
-	}
 	return object{
 		{"type", "tickets"},
 		{"id", id},
 		{"attributes", object{
-			{"state", V2State(t.ReportState)},
-			{"type", V2Type(t.ReportType)},
+			{"state", v2Name(v2States, t.ReportState)},
+			{"type", v2Name(v2Types, t.ReportType)},
 			{"body", t.ReportNotes},
 			{"hardcore", hardcore},
 			{"reportedAt", t.ReportedAt.UTC().Format(v2TimeLayout)},
@@ -118,12 +103,19 @@ func renderV2(t *Ticket) object {
 			{"gameTitle", gameTitle},
 			{"gameIconUrl", gameIcon},
 			{"systemName", system},
-			{"reporterDisplayName", reporter},
+			{"reporterDisplayName", nullIfEmpty(t.ReportedBy)},
 			{"resolverDisplayName", t.ResolvedBy},
-			{"authorDisplayName", author},
+			{"authorDisplayName", nullIfEmpty(t.AchievementAuthor)},
 		}},
 		{"links", object{{"self", siteURL + v2Prefix + "/" + id}, {"webUrl", siteURL + "/tickets/" + id}}},
 	}
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // respondV2 authenticates by the X-API-Key header and answers a v2 request.
@@ -140,10 +132,8 @@ func (s *Server) respondV2(r *http.Request) response {
 	}
 	s.count("v2_ticket")
 	id, err := strconv.ParseInt(strings.TrimPrefix(rest, "/"), 10, 64)
-	s.mu.RLock()
-	e := s.tickets[id]
-	s.mu.RUnlock()
-	if err != nil || id <= 0 || e == nil || !e.visibleV2() {
+	e := s.entry(id)
+	if err != nil || id <= 0 || e == nil || e.raw != nil || !VisibleV2(e.t) {
 		return v2Error(http.StatusNotFound, "Not Found", "")
 	}
 	self := siteURL + v2Prefix + "/" + strconv.FormatInt(id, 10)
@@ -159,160 +149,150 @@ type v2Query struct {
 }
 
 type sortField struct {
-	name string
+	key  func(*entry) int64
 	desc bool
 }
 
-// intSet parses filter[name], a list of numbers.
-func intSet(name, v string) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	for _, f := range strings.Split(v, ",") {
-		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("filter[%s]: %q is not a number", name, f)
+// v2Sorts are the sort fields. A NULL resolvedAt comes first, as MySQL
+// sorts it ascending (stored times are whole seconds).
+var v2Sorts = map[string]func(e *entry) int64{
+	"id":         func(e *entry) int64 { return e.t.ID },
+	"reportedAt": func(e *entry) int64 { return e.t.ReportedAt.Unix() },
+	"state":      func(e *entry) int64 { return int64(e.t.ReportState) },
+	"resolvedAt": func(e *entry) int64 {
+		if e.t.ResolvedAt == nil {
+			return math.MinInt64
 		}
-		out[n] = true
-	}
-	return out, nil
+		return e.t.ResolvedAt.Unix()
+	},
 }
 
-// codeSet parses filter[name], a list of the v2 names in names, into the set
-// of codes it names.
-func codeSet(names map[int]string, name, v string) (map[int]bool, error) {
-	out := map[int]bool{}
-	for _, f := range strings.Split(v, ",") {
-		known := false
-		for code, s := range names {
-			if s == f {
-				out[code], known = true, true
+// v2Filters are the comma-list filters: they keep a ticket whose value (if
+// ok) is one of the listed values, each checked and normalised by canon.
+var v2Filters = map[string]struct {
+	value func(t *Ticket) (v string, ok bool)
+	canon func(name, v string) (string, error)
+}{
+	"filter[gameId]":         {func(t *Ticket) (string, bool) { return itoa(t.GameID), true }, number},
+	"filter[achievementId]":  {func(t *Ticket) (string, bool) { return itoa(t.AchievementID), t.LeaderboardID == 0 }, number},
+	"filter[leaderboardId]":  {func(t *Ticket) (string, bool) { return itoa(t.LeaderboardID), t.LeaderboardID != 0 }, number},
+	"filter[type]":           {func(t *Ticket) (string, bool) { return v2Name(v2Types, t.ReportType), true }, known(v2Types)},
+	"filter[state]":          {func(t *Ticket) (string, bool) { return v2Name(v2States, t.ReportState), true }, known(v2States)},
+	"filter[reporterUserId]": {func(t *Ticket) (string, bool) { return t.ReportedByULID, true }, nil},
+	"filter[resolverUserId]": {func(t *Ticket) (string, bool) {
+		return *cmp.Or(t.ResolvedByULID, new(string)), t.ResolvedByULID != nil
+	}, nil},
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func number(name, v string) (string, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("filter[%s]: %q is not a number", name, v)
+	}
+	return itoa(n), nil
+}
+
+func known(names map[int]string) func(name, v string) (string, error) {
+	return func(name, v string) (string, error) {
+		if !slices.Contains(slices.Collect(maps.Values(names)), v) {
+			return "", fmt.Errorf("filter[%s]: unknown %s %q", name, name, v)
+		}
+		return v, nil
+	}
+}
+
+// valueSet parses the comma list of the parameter key with canon.
+func valueSet(key, list string, canon func(name, v string) (string, error)) (map[string]bool, error) {
+	name := strings.TrimSuffix(strings.TrimPrefix(key, "filter["), "]")
+	out := map[string]bool{}
+	for _, v := range strings.Split(list, ",") {
+		if canon != nil {
+			var err error
+			if v, err = canon(name, v); err != nil {
+				return nil, err
 			}
 		}
-		if !known {
-			return nil, fmt.Errorf("filter[%s]: unknown %s %q", name, name, f)
-		}
+		out[v] = true
 	}
 	return out, nil
 }
 
 // parseV2Query parses a collection request; an error is the detail of the
-// 400 answer.
+// 400 answer. Parameters are read in name order, so a request with several
+// bad ones always names the same one.
 func parseV2Query(q url.Values) (v2Query, error) {
-	out := v2Query{size: v2DefaultPer, number: 1, sort: []sortField{{"reportedAt", true}}}
-	stateVals := "open,request"
-	for key := range q {
+	out := v2Query{size: v2DefaultPer, number: 1, sort: []sortField{{v2Sorts["reportedAt"], true}}}
+	if !q.Has("filter[state]") {
+		q = maps.Clone(q)
+		q.Set("filter[state]", "open,request")
+	}
+	for _, key := range slices.Sorted(maps.Keys(q)) {
 		v := param(q, key)
-		switch key {
-		case "page[size]":
+		f, isList := v2Filters[key]
+		switch {
+		case key == "page[size]":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > v2MaxPage {
 				return out, fmt.Errorf("page[size] must be an integer from 1 to %d", v2MaxPage)
 			}
 			out.size = n
-		case "page[number]":
+		case key == "page[number]":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
 				return out, fmt.Errorf("page[number] must be a positive integer")
 			}
+			if n > math.MaxInt32 { // keeps (n-1)*size far from overflowing
+				return out, fmt.Errorf("page[number] must be at most %d", math.MaxInt32)
+			}
 			out.number = n
-		case "sort":
+		case key == "sort":
 			out.sort = nil
 			for _, f := range strings.Split(v, ",") {
-				sf := sortField{name: strings.TrimPrefix(f, "-"), desc: strings.HasPrefix(f, "-")}
-				if !slices.Contains([]string{"id", "reportedAt", "resolvedAt", "state"}, sf.name) {
+				name, desc := strings.CutPrefix(f, "-")
+				key, ok := v2Sorts[name]
+				if !ok {
 					return out, fmt.Errorf("sort: unknown field %q", f)
 				}
-				out.sort = append(out.sort, sf)
+				out.sort = append(out.sort, sortField{key, desc})
 			}
-		case "filter[state]":
-			stateVals = v
-		case "filter[id]":
-			want, err := intSet("id", v)
+		case key == "filter[id]":
+			want, err := valueSet(key, v, number)
 			if err != nil {
 				return out, err
 			}
-			out.ids = slices.Sorted(maps.Keys(want))
-		case "filter[gameId]", "filter[achievementId]", "filter[leaderboardId]":
-			name := key[len("filter[") : len(key)-1]
-			want, err := intSet(name, v)
-			if err != nil {
-				return out, err
+			out.ids = []int64{}
+			for id := range want {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				out.ids = append(out.ids, n)
 			}
-			out.filters = append(out.filters, func(t *Ticket) bool {
-				switch name {
-				case "gameId":
-					return want[t.GameID]
-				case "achievementId":
-					return t.LeaderboardID == 0 && want[t.AchievementID]
-				}
-				return t.LeaderboardID != 0 && want[t.LeaderboardID]
-			})
-		case "filter[type]":
-			want, err := codeSet(v2Types, "type", v)
-			if err != nil {
-				return out, err
-			}
-			out.filters = append(out.filters, func(t *Ticket) bool { return want[t.ReportType] })
-		case "filter[ticketableType]":
+			slices.Sort(out.ids)
+		case key == "filter[ticketableType]":
 			if v != "achievement" && v != "leaderboard" {
 				return out, fmt.Errorf("filter[ticketableType]: unknown value %q", v)
 			}
 			lb := v == "leaderboard"
 			out.filters = append(out.filters, func(t *Ticket) bool { return (t.LeaderboardID != 0) == lb })
-		case "filter[reporterUserId]", "filter[resolverUserId]":
-			want := map[string]bool{}
-			for _, f := range strings.Split(v, ",") {
-				want[f] = true
+		case key == "filter[state]" && v == "all":
+		case isList:
+			want, err := valueSet(key, v, f.canon)
+			if err != nil {
+				return out, err
 			}
-			resolver := key == "filter[resolverUserId]"
 			out.filters = append(out.filters, func(t *Ticket) bool {
-				if resolver {
-					return t.ResolvedByULID != nil && want[*t.ResolvedByULID]
-				}
-				return want[t.ReportedByULID]
+				v, ok := f.value(t)
+				return ok && want[v]
 			})
-		default:
-			if strings.HasPrefix(key, "filter[") || strings.HasPrefix(key, "page[") {
-				return out, fmt.Errorf("unknown parameter %s", key)
-			}
+		case strings.HasPrefix(key, "filter[") || strings.HasPrefix(key, "page["):
+			return out, fmt.Errorf("unknown parameter %s", key)
 		}
-	}
-	if stateVals != "all" {
-		want, err := codeSet(v2States, "state", stateVals)
-		if err != nil {
-			return out, err
-		}
-		out.filters = append(out.filters, func(t *Ticket) bool { return want[t.ReportState] })
 	}
 	return out, nil
 }
 
 func (q *v2Query) match(e *entry) bool {
-	if e == nil || !e.visibleV2() {
-		return false
-	}
-	for _, f := range q.filters {
-		if !f(&e.t) {
-			return false
-		}
-	}
-	return true
-}
-
-// sortKey is e's value of a sort field. ResolvedAt's NULL comes first, as
-// MySQL sorts it ascending (stored times are whole seconds).
-func sortKey(name string, e *entry) int64 {
-	switch name {
-	case "id":
-		return e.t.ID
-	case "reportedAt":
-		return e.at
-	case "state":
-		return int64(e.t.ReportState)
-	}
-	if e.t.ResolvedAt == nil {
-		return math.MinInt64
-	}
-	return e.t.ResolvedAt.Unix()
+	return e != nil && e.raw == nil && VisibleV2(e.t) && !slices.ContainsFunc(q.filters, func(keep func(*Ticket) bool) bool { return !keep(&e.t) })
 }
 
 func (s *Server) v2List(values url.Values) response {
@@ -335,7 +315,7 @@ func (s *Server) v2List(values url.Values) response {
 	// The list is in ID order, the final tie-break (IDs are unique).
 	sort.SliceStable(list, func(i, j int) bool {
 		for _, f := range q.sort {
-			if a, b := sortKey(f.name, list[i]), sortKey(f.name, list[j]); a != b {
+			if a, b := f.key(list[i]), f.key(list[j]); a != b {
 				return (a < b) != f.desc
 			}
 		}

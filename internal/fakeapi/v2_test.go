@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -127,18 +128,14 @@ func TestV2AuthAndSwitch(t *testing.T) {
 		t.Errorf("v2_unauthorized = %d, want 4", got)
 	}
 
-	srv.SetV2(false)
+	off := mount(t, New(Options{Seed: 3, Tickets: 10, DisableV2: true}))
 	for _, p := range []string{"/api/v2/tickets", "/api/v2/tickets/1001"} {
-		if r, doc := getV2(t, base, p, "", "k2"); r.status != http.StatusNotFound || len(doc.Errors) != 1 {
+		if r, doc := getV2(t, off, p, "", testKey); r.status != http.StatusNotFound || len(doc.Errors) != 1 {
 			t.Errorf("v2 off, %s: status %d %s", p, r.status, r.body)
 		}
 	}
-	if r := get(t, base, "y=k2"); r.status != http.StatusOK {
+	if r := get(t, off, ""); r.status != http.StatusOK {
 		t.Errorf("v1 with v2 off: %d", r.status)
-	}
-	off := New(Options{Seed: 3, Tickets: 10, DisableV2: true})
-	if r, _ := getV2(t, mount(t, off), "/api/v2/tickets", "", testKey); r.status != http.StatusNotFound {
-		t.Errorf("Options.DisableV2: status %d", r.status)
 	}
 }
 
@@ -158,6 +155,39 @@ func TestV2BadParameters(t *testing.T) {
 		if r, _ := getV2(t, base, "/api/v2/tickets", q, testKey); r.status != http.StatusOK {
 			t.Errorf("%s: status %d %s", q, r.status, r.body)
 		}
+	}
+}
+
+// TestV2PageNumberTooLarge: a page number whose offset does not fit an int
+// is a bad parameter like any other (it used to panic the handler).
+func TestV2PageNumberTooLarge(t *testing.T) {
+	t.Parallel()
+	base := mount(t, New(Options{Seed: 4, Tickets: 50}))
+	for _, n := range []string{"9223372036854775807", "92233720368547758", "99999999999999999999"} {
+		r, doc := getV2(t, base, "/api/v2/tickets", "page[size]=100&page[number]="+n, testKey)
+		if r.status != http.StatusBadRequest || len(doc.Errors) != 1 || !strings.Contains(doc.Errors[0].Detail, "page[number]") {
+			t.Errorf("page[number]=%s: status %d, %s", n, r.status, r.body)
+		}
+	}
+}
+
+// TestV2SeveralBadParameters: with several bad parameters the answer names
+// the same one every time (the first in parameter-name order).
+func TestV2SeveralBadParameters(t *testing.T) {
+	t.Parallel()
+	srv := New(Options{Seed: 4, Tickets: 50})
+	const q = "sort=nope&page[size]=0&filter[type]=zzz&filter[id]=a&filter[state]=weird&page[number]=0&filter[foo]=1"
+	var details []string
+	for range 40 {
+		req := httptest.NewRequest(http.MethodGet, "/api/v2/tickets?"+q, nil)
+		req.Header.Set("X-API-Key", testKey)
+		details = append(details, string(srv.respondV2(req).body))
+	}
+	if c := slices.Compact(slices.Clone(details)); len(c) != 1 {
+		t.Fatalf("answers differ between identical requests: %q", c)
+	}
+	if !strings.Contains(details[0], "filter[foo]") {
+		t.Errorf("reported %s, want filter[foo] (first by name)", details[0])
 	}
 }
 
@@ -195,7 +225,7 @@ func TestV2OneWorld(t *testing.T) {
 		tk, _ := srv.Get(got[i])
 		a := it.Attributes
 		seen[a.TicketableType+" "+a.Type+" "+a.State] = true
-		if it.Type != "tickets" || a.State != V2State(tk.ReportState) || a.Type != V2Type(tk.ReportType) ||
+		if it.Type != "tickets" || a.State != v2Name(v2States, tk.ReportState) || a.Type != v2Name(v2Types, tk.ReportType) ||
 			a.Body != tk.ReportNotes || a.ReportedAt != tk.ReportedAt.Format("2006-01-02T15:04:05.000000Z") ||
 			(a.ResolvedAt == nil) != (tk.ResolvedAt == nil) || (a.Hardcore == nil) != (tk.Hardcore == nil) ||
 			a.GameID == nil || *a.GameID != tk.GameID || *a.GameIconURL != mediaURL+tk.GameIcon {

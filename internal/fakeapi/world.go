@@ -40,11 +40,9 @@ type Ticket struct {
 	Promoted bool
 	// Deleted tickets (soft-deleted on the site) 404 in every mode.
 	Deleted bool
-	// LeaderboardID is set (with LeaderboardTitle) on a leaderboard ticket:
-	// only the v2 API serves those (see v2.go); v1 answers 404 and never
-	// lists them, and All leaves them out. The Achievement* fields are then
-	// empty except AchievementAuthor (the leaderboard's author), and
-	// ReportType holds one of the TypeLeaderboard* codes.
+	// LeaderboardID and LeaderboardTitle are set on a leaderboard ticket,
+	// served by v2 only (not by v1, not in All), whose Achievement* fields
+	// are empty but for the author and whose type is a TypeLeaderboard* code.
 	LeaderboardID    int64
 	LeaderboardTitle string
 }
@@ -58,29 +56,13 @@ func (t Ticket) clone() Ticket {
 	return t
 }
 
-// normalize makes a caller's ticket look like a stored one: UTC, seconds.
-func (t Ticket) normalize() Ticket {
-	t = t.clone()
-	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
-	if t.ResolvedAt != nil {
-		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
-	}
-	return t
-}
-
-// entry is the stored form of a ticket. Its ticket and raw bytes never change
-// after creation (a change replaces the entry), so request handlers can keep
-// using entries after releasing the lock; only elem, a render cache, is
-// written later.
+// entry is the stored form of a ticket. A change replaces the entry, so
+// handlers may use one after releasing the lock; only elem, a render
+// cache, is written later.
 type entry struct {
 	t    Ticket
 	raw  json.RawMessage // non-nil for PutRaw entries
-	at   int64           // ReportedAt in Unix seconds: the list sort key
 	elem atomic.Pointer[[]byte]
-}
-
-func newEntry(t Ticket) *entry {
-	return &entry{t: t, at: t.ReportedAt.Unix()}
 }
 
 // listBytes is the entry's element in RecentTickets / Tickets, rendered once.
@@ -98,7 +80,7 @@ func (e *entry) listBytes() []byte {
 
 // served orders entries as the open list serves them: ReportedAt desc, ID desc.
 func served(a, b *entry) int {
-	return cmp.Or(cmp.Compare(b.at, a.at), cmp.Compare(b.t.ID, a.t.ID))
+	return cmp.Or(b.t.ReportedAt.Compare(a.t.ReportedAt), cmp.Compare(b.t.ID, a.t.ID))
 }
 
 func (e *entry) belongsInOpen() bool {
@@ -108,44 +90,20 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// index and unindex keep the open list and byGame in step with tickets;
-// callers hold s.mu for writing. A bulk index appends to the open list and
-// leaves sorting it to New.
-func (s *Server) index(e *entry, bulk bool) {
-	if e.belongsInOpen() {
-		i := len(s.open)
-		if !bulk {
-			i, _ = slices.BinarySearchFunc(s.open, e, served)
-		}
-		s.open = slices.Insert(s.open, i, e)
-	}
-	if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 {
-		m := s.byGame[e.t.GameID]
-		if m == nil {
-			m = map[int64]*entry{}
-			s.byGame[e.t.GameID] = m
-		}
-		m[e.t.ID] = e
-	}
-}
-
+// unindex takes e out of the open list; callers hold s.mu for writing.
 func (s *Server) unindex(e *entry) {
-	if e.belongsInOpen() {
-		if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
-			s.open = slices.Delete(s.open, i, i+1)
-		}
-	}
-	if m := s.byGame[e.t.GameID]; m != nil && m[e.t.ID] == e {
-		delete(m, e.t.ID)
+	if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
+		s.open = slices.Delete(s.open, i, i+1)
 	}
 }
 
 func (s *Server) putLocked(t Ticket, bulk bool) {
-	s.store(newEntry(t), bulk)
+	s.store(&entry{t: t}, bulk)
 	s.games[t.GameID] = gameInfo{t.GameTitle, t.ConsoleName, t.GameIcon}
 }
 
-// store puts e in place of any entry with its ID.
+// store puts e in place of any entry with its ID. A bulk store appends to
+// the open list and byID, and leaves sorting them to New.
 func (s *Server) store(e *entry, bulk bool) {
 	t := &e.t
 	if old := s.tickets[t.ID]; old != nil {
@@ -157,22 +115,26 @@ func (s *Server) store(e *entry, bulk bool) {
 		}
 	}
 	s.tickets[t.ID] = e
-	s.index(e, bulk)
+	if e.belongsInOpen() {
+		i := len(s.open)
+		if !bulk {
+			i, _ = slices.BinarySearchFunc(s.open, e, served)
+		}
+		s.open = slices.Insert(s.open, i, e)
+	}
 	s.maxID = max(s.maxID, t.ID)
-	s.clock = max(s.clock, e.at)
+	s.clock = max(s.clock, t.ReportedAt.Unix())
 	if t.ResolvedAt != nil {
 		s.clock = max(s.clock, t.ResolvedAt.Unix())
 	}
 }
 
-// addID records a new ID in byID. Bulk additions append (ascending IDs
-// from the generator) and New sorts once at the end.
+// addID records a new ID in byID; a bulk addition appends and New sorts.
 func (s *Server) addID(id int64, bulk bool) {
-	if bulk || len(s.byID) == 0 || s.byID[len(s.byID)-1] < id {
-		s.byID = append(s.byID, id)
-		return
+	i, found := len(s.byID), false
+	if !bulk {
+		i, found = slices.BinarySearch(s.byID, id)
 	}
-	i, found := slices.BinarySearch(s.byID, id)
 	if !found {
 		s.byID = slices.Insert(s.byID, i, id)
 	}
@@ -186,26 +148,34 @@ func (s *Server) tick(rng *rand.Rand, maxStep int) time.Time {
 
 // Put inserts t, or replaces the ticket (or raw object) with its ID.
 func (s *Server) Put(t Ticket) {
+	t = t.clone()
+	t.ReportedAt = t.ReportedAt.UTC().Truncate(time.Second)
+	if t.ResolvedAt != nil {
+		*t.ResolvedAt = t.ResolvedAt.UTC().Truncate(time.Second)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.putLocked(t.normalize(), false)
+	s.putLocked(t, false)
+}
+
+func (s *Server) entry(id int64) *entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tickets[id]
 }
 
 // Get returns the ticket with that ID, also when it is deleted (Deleted is
 // then true). Objects stored with PutRaw are not tickets: ok is false.
 func (s *Server) Get(id int64) (Ticket, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e := s.tickets[id]
+	e := s.entry(id)
 	if e == nil || e.raw != nil {
 		return Ticket{}, false
 	}
 	return e.t.clone(), true
 }
 
-// All returns every achievement ticket (deleted ones included, PutRaw
-// objects and leaderboard tickets not: v1 cannot reach those), by ID
-// ascending.
+// All returns every achievement ticket, deleted ones too, by ID ascending
+// (not PutRaw objects or leaderboard tickets: v1 cannot reach those).
 func (s *Server) All() []Ticket { return s.all(false) }
 
 // AllV2 returns every ticket of the world, leaderboard tickets included
@@ -224,15 +194,14 @@ func (s *Server) all(leaderboards bool) []Ticket {
 	return out
 }
 
-// Open returns the open list in served order. A PutRaw object appears as a
-// Ticket holding only its ID and ReportedAt, so len(Open()) is the served
-// OpenTickets.
+// Open returns the open list in served order (a PutRaw object as a Ticket
+// with only ID and ReportedAt), so len(Open()) is the served OpenTickets.
 func (s *Server) Open() []Ticket {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]Ticket, len(s.open))
 	for i, e := range s.open {
-		out[i] = e.t.clone() // a PutRaw entry's t holds only ID and ReportedAt
+		out[i] = e.t.clone()
 	}
 	return out
 }
@@ -253,24 +222,20 @@ func (s *Server) AddTickets(n int) []int64 {
 func (s *Server) addTicketLocked(rng *rand.Rand, promotedOnly bool) int64 {
 	id := s.maxID + 1 + int64(rng.Intn(2))
 	at := s.tick(rng, 300)
-	var t Ticket
-	for tries := 0; ; tries++ {
+	t := s.cat.newTicket(rng, id, at, true, at)
+	for tries := 0; promotedOnly && !t.Promoted && tries <= 20; tries++ {
 		t = s.cat.newTicket(rng, id, at, true, at)
-		if t.Promoted || !promotedOnly || tries > 20 {
-			break
-		}
 	}
 	t.Promoted = t.Promoted || promotedOnly
 	s.putLocked(t, false)
 	return id
 }
 
-// SetState moves a ticket to state as a user named by would (an empty by
-// acts as the server's Username). As RAWeb's ChangeTicketStateAction does,
-// moving to Resolved (2) or Closed (0) stamps ResolvedAt (simulated clock)
-// and ResolvedBy/ResolvedByULID; leaving those states for any other clears
-// them; other moves (e.g. Open -> Quarantined) leave them alone. Unknown or
-// deleted IDs are ignored.
+// SetState moves a ticket to state as user by (empty: Username) would. As
+// RAWeb's ChangeTicketStateAction does, moving to Resolved or Closed stamps
+// ResolvedAt (simulated clock), ResolvedBy and ResolvedByULID; leaving those
+// two states clears them; other moves leave them. Unknown or deleted IDs
+// are ignored.
 func (s *Server) SetState(id int64, state int, by string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -282,16 +247,14 @@ func (s *Server) setStateLocked(rng *rand.Rand, id int64, state int, by string) 
 	if e == nil || e.raw != nil || e.t.Deleted {
 		return
 	}
-	if by == "" {
-		by = s.opts.Username
-	}
+	by = cmp.Or(by, s.opts.Username)
 	t := e.t.clone()
 	restate(&t, state, func() (time.Time, string) { return s.tick(rng, 120), by })
 	s.putLocked(t, false)
 }
 
-// restate moves t to state as SetState describes; resolution gives the time
-// and user of a move to Resolved or Closed.
+// restate moves t to state as SetState describes; resolution gives the
+// time and user of a resolution.
 func restate(t *Ticket, state int, resolution func() (time.Time, string)) {
 	wasResolved := isResolvedState(t.ReportState)
 	t.ReportState = state
@@ -323,16 +286,12 @@ func (s *Server) Delete(id int64) {
 	}
 }
 
-// PutRaw stores raw, verbatim and unchecked, as the open-list element with
-// that ID at the position its reportedAt gives it (served in the open list
-// and by i=). It replaces any ticket with that ID; Put or Delete of the ID
-// replaces or removes it.
+// PutRaw stores raw, verbatim, as the open-list (and i=) element with that
+// ID, placed by reportedAt, in place of anything with that ID.
 func (s *Server) PutRaw(id int64, reportedAt time.Time, raw json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := newEntry(Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)})
-	e.raw = slices.Clone(raw)
-	s.store(e, false)
+	s.store(&entry{t: Ticket{ID: id, ReportedAt: reportedAt.UTC().Truncate(time.Second)}, raw: slices.Clone(raw)}, false)
 }
 
 // Churn applies n random events, drawing every choice from rng, so the same
@@ -370,28 +329,17 @@ func (s *Server) Churn(rng *rand.Rand, n int) {
 // pickRandom makes up to 8 random draws from list and returns the first
 // value ok accepts.
 func pickRandom[T any](rng *rand.Rand, list []T, ok func(T) bool) (T, bool) {
-	for range 8 {
-		if len(list) == 0 {
-			break
-		}
+	for i := 0; i < 8 && len(list) > 0; i++ {
 		if v := oneOf(rng, list); ok(v) {
 			return v, true
 		}
 	}
-	var zero T
-	return zero, false
+	return *new(T), false
 }
 
-// Leaderboard tickets are made from their own random stream, in ID gaps the
-// v1 generator leaves (v1 answers 404 for those IDs either way), so a
-// seed's v1 answers are those of a world without them.
-
-// lbGapShare is the share of v1's missing IDs that hold a leaderboard
-// ticket (the rest stay missing for both APIs).
-const lbGapShare = 0.35
-
-// addLeaderboardTickets fills some of the generated world's ID gaps with
-// leaderboard tickets; New calls it once.
+// addLeaderboardTickets fills about a third of the ID gaps the generator
+// left (404 for v1 either way) with leaderboard tickets, drawn from their
+// own stream, so a seed's v1 answers are those of a world without them.
 func (s *Server) addLeaderboardTickets() {
 	s.lbRNG = rand.New(rand.NewSource(s.opts.Seed ^ 0x1eade7b0a7d))
 	rng := s.lbRNG
@@ -399,11 +347,11 @@ func (s *Server) addLeaderboardTickets() {
 	for i := 1; i < len(ids); i++ {
 		a, b := s.tickets[ids[i-1]], s.tickets[ids[i]]
 		for id := ids[i-1] + 1; id < ids[i]; id++ {
-			if rng.Float64() >= lbGapShare {
+			if rng.Float64() >= 0.35 {
 				continue
 			}
 			at := a.t.ReportedAt
-			if span := b.at - a.at; span > 0 {
+			if span := b.t.ReportedAt.Unix() - a.t.ReportedAt.Unix(); span > 0 {
 				at = at.Add(time.Duration(rng.Int63n(span)) * time.Second)
 			}
 			open := rng.Float64() < s.opts.OpenShare
