@@ -54,9 +54,10 @@ type Server struct {
 
 	mu      sync.RWMutex
 	tickets map[int64]*entry
-	ids     []int64  // every ID ever stored, in insertion order (for Churn)
-	byID    []int64  // every stored ID, ascending (All, v2's sort=id)
-	open    []*entry // the open list, sorted by served()
+	ids     []int64                    // every ID ever stored, in insertion order (for Churn)
+	byID    []int64                    // every stored ID, ascending (All, v2's sort=id)
+	open    []*entry                   // the open list, sorted by served()
+	byGame  map[int64]map[int64]*entry // what g= lists: a 200k-ticket world must not be scanned per request
 	games   map[int64]gameInfo
 	maxID   int64
 	clock   int64 // simulated now, Unix seconds; never behind any stored time
@@ -93,6 +94,7 @@ func New(opts Options) *Server {
 		opts:    opts,
 		cat:     newCatalogue(rng, opts.Tickets),
 		tickets: make(map[int64]*entry, opts.Tickets),
+		byGame:  map[int64]map[int64]*entry{},
 		games:   map[int64]gameInfo{},
 		clock:   opts.Start.Unix(),
 		counts:  map[string]int{},
@@ -299,8 +301,8 @@ func (s *Server) gameResponse(gameID int64, unofficial, details bool, offset, co
 	s.mu.RLock()
 	g, ok := s.games[gameID]
 	var list []*entry
-	for _, e := range s.tickets {
-		if e.raw == nil && !e.t.Deleted && e.t.LeaderboardID == 0 && e.t.GameID == gameID && e.t.Promoted != unofficial {
+	for _, e := range s.byGame[gameID] {
+		if e.t.Promoted != unofficial {
 			list = append(list, e)
 		}
 	}

@@ -90,10 +90,14 @@ func (e *entry) belongsInOpen() bool {
 	return !e.t.Deleted && e.t.Promoted && isOpenState(e.t.ReportState) && e.t.LeaderboardID == 0
 }
 
-// unindex takes e out of the open list; callers hold s.mu for writing.
+// unindex takes e out of the open list and byGame; callers hold s.mu for
+// writing.
 func (s *Server) unindex(e *entry) {
 	if i, ok := slices.BinarySearchFunc(s.open, e, served); ok && s.open[i] == e {
 		s.open = slices.Delete(s.open, i, i+1)
+	}
+	if s.byGame[e.t.GameID][e.t.ID] == e {
+		delete(s.byGame[e.t.GameID], e.t.ID)
 	}
 }
 
@@ -121,6 +125,12 @@ func (s *Server) store(e *entry, bulk bool) {
 			i, _ = slices.BinarySearchFunc(s.open, e, served)
 		}
 		s.open = slices.Insert(s.open, i, e)
+	}
+	if e.raw == nil && !t.Deleted && t.LeaderboardID == 0 { // what g= lists
+		if s.byGame[t.GameID] == nil {
+			s.byGame[t.GameID] = map[int64]*entry{}
+		}
+		s.byGame[t.GameID][t.ID] = e
 	}
 	s.maxID = max(s.maxID, t.ID)
 	s.clock = max(s.clock, t.ReportedAt.Unix())
