@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,8 +20,9 @@ import (
 // against the simulator with every ticket in the open list (so a sync sees
 // them all), each run into a fresh migrated database after a CHECKPOINT.
 // Only the binary's run is timed; rows/s divides the tickets it stored by
-// that time. peak-MiB is the binary's peak RSS (see peakRSSEnv), requests
-// are counted on the simulator's side. The world has
+// that time. peak-MiB is the binary's peak RSS (see peakRSSEnv),
+// cpu-ms/request its own CPU time per API request, requests are counted on
+// the simulator's side. The world has
 // RATICKETS_BENCH_TICKETS tickets (default 200,000); use a PostgreSQL with
 // fsync on (scripts/bench.sh) for absolute numbers.
 
@@ -48,6 +50,7 @@ func BenchmarkSync(b *testing.B) {
 	b.Run("new", func(b *testing.B) {
 		var rows, requests int
 		var peak float64
+		var cpu time.Duration
 		for b.Loop() {
 			b.StopTimer()
 			synced = newDB(parent) // kept for /unchanged
@@ -55,8 +58,10 @@ func BenchmarkSync(b *testing.B) {
 			rows += r.rows
 			requests += r.requests["list"] + r.requests["ticket"]
 			peak = max(peak, r.peakMiB)
+			cpu += r.cpu
 		}
 		reportRate(b, rows)
+		reportCPU(b, cpu, requests)
 		b.ReportMetric(float64(requests)/float64(b.N), "requests")
 		b.ReportMetric(peak, "peak-MiB")
 		if smallPeak > 0 {
@@ -70,14 +75,17 @@ func BenchmarkSync(b *testing.B) {
 		}
 		var rows, list, lookups int
 		var peak float64
+		var cpu time.Duration
 		for b.Loop() {
 			r := runBinary(b, w, synced, "sync")
 			rows += r.rows
 			list += r.requests["list"]
 			lookups += r.requests["ticket"]
 			peak = max(peak, r.peakMiB)
+			cpu += r.cpu
 		}
 		reportRate(b, rows)
+		reportCPU(b, cpu, list+lookups)
 		b.ReportMetric(float64(list)/float64(b.N), "requests")
 		b.ReportMetric(float64(list)/float64(b.N)/math.Ceil(float64(len(w.fake.Open()))/100), "x-minimum")
 		b.ReportMetric(float64(lookups)/float64(b.N), "lookups")
@@ -97,14 +105,17 @@ func BenchmarkBackfillGames(b *testing.B) {
 	args := []string{"backfill", "--games", strings.Join(slices.Compact(games), ",")}
 	var rows, requests int
 	var peak float64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		r := runBinary(b, w, newDB(b), args...)
 		rows += r.rows
 		requests += r.requests["game"]
 		peak = max(peak, r.peakMiB)
+		cpu += r.cpu
 	}
 	reportRate(b, rows)
+	reportCPU(b, cpu, requests)
 	b.ReportMetric(float64(requests)/float64(b.N), "requests")
 	b.ReportMetric(peak, "peak-MiB")
 }
@@ -132,6 +143,7 @@ type binRun struct {
 	rows     int            // tickets in the database afterwards
 	requests map[string]int // the simulator's count by mode (fakeapi.Requests)
 	peakMiB  float64
+	cpu      time.Duration // the binary's own CPU time, user + system
 }
 
 // runBinary runs the binary with args against w into d, timing only the
@@ -158,11 +170,12 @@ func runBinary(b *testing.B, w *world, d *db, args ...string) binRun {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kib, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || kib <= 0 {
-		b.Fatalf("peak RSS %q: %v", raw, err)
+	var kib, cpuMicros int64
+	if _, err := fmt.Sscan(string(raw), &kib, &cpuMicros); err != nil || kib <= 0 {
+		b.Fatalf("peak RSS and CPU time %q: %v", raw, err)
 	}
-	r := binRun{rows: int(d.count(b, "SELECT count(*) FROM tickets")), requests: map[string]int{}, peakMiB: float64(kib) / 1024}
+	r := binRun{rows: int(d.count(b, "SELECT count(*) FROM tickets")), requests: map[string]int{},
+		peakMiB: float64(kib) / 1024, cpu: time.Duration(cpuMicros) * time.Microsecond}
 	for mode, n := range w.fake.Requests() {
 		r.requests[mode] = n - before[mode]
 	}
@@ -174,6 +187,16 @@ func runBinary(b *testing.B, w *world, d *db, args ...string) binRun {
 		b.Fatalf("%s stored %d tickets, want %d\n%s", args[0], r.rows, want, res)
 	}
 	return r
+}
+
+// reportCPU reports the binary's own CPU time per API request: what a page
+// costs ratickets itself (decode, transform, COPY and merge on its side),
+// apart from the simulator and PostgreSQL sharing the machine; against the
+// real site each request has a budget of about 1,000 ms.
+func reportCPU(b *testing.B, cpu time.Duration, requests int) {
+	if requests > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(requests), "cpu-ms/request")
+	}
 }
 
 // reportRate reports rows stored per second of timed run.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +18,7 @@ var binPath string
 
 // peakRSSEnv, set to a file name, makes this test binary a small parent
 // instead: it runs its arguments as a command and writes that command's
-// peak RSS (KiB) to the file. The benchmarks measure the ratickets binary
+// peak RSS (KiB) and CPU time (user + system, µs) to the file. The benchmarks measure the ratickets binary
 // through it (runBinary): the rusage of a direct child of the benchmark
 // process is useless, because Go starts children with vfork and Linux then
 // charges the parent's peak (the benchmark holds a world of 200,000
@@ -33,8 +32,8 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
-// runMeasured runs argv and writes its peak RSS to file; it exits as argv
-// did.
+// runMeasured runs argv and writes its peak RSS and CPU time to file; it
+// exits as argv did.
 func runMeasured(file string, argv []string) int {
 	_ = os.Unsetenv(peakRSSEnv)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -44,8 +43,9 @@ func runMeasured(file string, argv []string) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	kib := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	if err := os.WriteFile(file, []byte(strconv.FormatInt(kib, 10)), 0o600); err != nil {
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if err := os.WriteFile(file, fmt.Appendf(nil, "%d %d", ru.Maxrss, cpu.Microseconds()), 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
