@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/ratickets/ratickets/extract"
 	"github.com/ratickets/ratickets/internal/fakeapi"
 	"github.com/ratickets/ratickets/internal/pipeline"
+	"github.com/ratickets/ratickets/internal/testlog"
 	"github.com/ratickets/ratickets/load"
 )
 
@@ -83,24 +83,11 @@ func assertTruthV2(t *testing.T, e *env, all bool) {
 	}
 }
 
-// lockedBuffer is a log sink safe for the run's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+// logLines decodes the JSON log lines written to buf.
+func logLines(t *testing.T, buf *testlog.Buffer) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
@@ -144,7 +131,7 @@ func TestAutoChoosesTheAPI(t *testing.T) {
 				e = setupV2(t, fakeapi.Options{Seed: 41, Tickets: 150})
 			}
 			e.v2Refuse.Store(int32(tc.refuse))
-			var buf lockedBuffer
+			var buf testlog.Buffer
 			e.cfg.Log = zerolog.New(&buf)
 			e.cfg.API = pipeline.APIAuto
 			sum := e.sync(t)
@@ -152,7 +139,7 @@ func TestAutoChoosesTheAPI(t *testing.T) {
 				t.Fatalf("API %q, sync_runs.api %q, want %q", sum.API, runAPI(t, e, sum.RunID), tc.want)
 			}
 			var fallbacks int
-			for _, l := range buf.lines(t) {
+			for _, l := range logLines(t, &buf) {
 				msg, _ := l["message"].(string)
 				if strings.Contains(msg, "using v1") {
 					fallbacks++
